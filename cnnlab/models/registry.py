@@ -1,0 +1,93 @@
+"""One registry for every architecture of the course: ``create(name)`` and ``list_models()``.
+
+A model module registers its builders with :func:`register`, saying which paper it follows,
+which input it takes and, where one exists, the reference its parameter count must equal
+(a torchvision model, or a figure published in the paper). The tests check every entry.
+"""
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from typing import Callable
+
+import torch.nn as nn
+
+__all__ = ["ModelInfo", "register", "create", "list_models", "info"]
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What the registry knows about one architecture.
+
+    ``input_size`` is the side of the square input the model is built for (32 for CIFAR forms,
+    224 for ImageNet forms). ``reference_params`` is the parameter count it must have at the
+    default number of classes of ``reference_classes`` and ``reference`` names its source, e.g.
+    ``"torchvision.models.resnet18"`` or ``"paper: He et al. 2016, Table 6 (0.27M)"``.
+    ``torchvision_builder`` (e.g. ``"resnet18"``) lets tests count torchvision's own model.
+    """
+
+    name: str
+    builder: Callable[..., nn.Module]
+    paper: str
+    family: str
+    input_size: int = 32
+    reference: str | None = None
+    reference_params: int | None = None
+    reference_classes: int = 1000
+    torchvision_builder: str | None = None
+    tags: tuple[str, ...] = field(default_factory=tuple)
+
+
+_REGISTRY: dict[str, ModelInfo] = {}
+
+
+def register(name: str, *, paper: str, family: str, input_size: int = 32, reference: str | None = None,
+             reference_params: int | None = None, reference_classes: int = 1000,
+             torchvision_builder: str | None = None, tags: tuple[str, ...] = ()):
+    """Decorator: register ``builder(num_classes=..., **options) -> nn.Module`` under ``name``."""
+
+    def wrap(builder):
+        if name in _REGISTRY:
+            raise ValueError(f"model name {name!r} is registered twice")
+        _REGISTRY[name] = ModelInfo(name, builder, paper, family, input_size, reference, reference_params,
+                                    reference_classes, torchvision_builder, tuple(tags))
+        return builder
+
+    return wrap
+
+
+def _ensure_loaded() -> None:
+    from . import _load_all  # importing the package imports every model module once
+
+    _load_all()
+
+
+def info(name: str) -> ModelInfo:
+    """The :class:`ModelInfo` of ``name``; an unknown name gets the nearest registered names."""
+    _ensure_loaded()
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        near = difflib.get_close_matches(name, _REGISTRY, n=5, cutoff=0.5)
+        hint = f"; did you mean {', '.join(near)}?" if near else ""
+        raise KeyError(f"unknown model {name!r}{hint} (cnnlab.models.list_models() lists all "
+                       f"{len(_REGISTRY)})") from None
+
+
+def create(name: str, num_classes: int = 10, **options) -> nn.Module:
+    """Build the registered model ``name`` with ``num_classes`` outputs."""
+    if not isinstance(num_classes, int) or num_classes < 1:
+        raise ValueError(f"num_classes must be a positive integer, got {num_classes!r}")
+    entry = info(name)
+    model = entry.builder(num_classes=num_classes, **options)
+    model.cnnlab_name = name
+    return model
+
+
+def list_models(family: str | None = None, input_size: int | None = None, tag: str | None = None) -> list[str]:
+    """Registered names, optionally only one family, one input size (32 or 224) or one tag."""
+    _ensure_loaded()
+    return sorted(n for n, e in _REGISTRY.items()
+                  if (family is None or e.family == family)
+                  and (input_size is None or e.input_size == input_size)
+                  and (tag is None or tag in e.tags))
