@@ -20,3 +20,14 @@ __all__ = [
     "__version__", "start", "get_device", "seed_everything", "data_dir",
     "epochs", "train_size", "test_size", "scaled", "get_profile", "set_profile",
 ]
+
+_SUBMODULES = {"data", "train", "layers", "models", "analysis", "viz", "widgets", "ilsvrc", "bench"}
+
+
+def __getattr__(name):
+    """``cnnlab.models``, ``cnnlab.data``, ... are imported on first use (keeps ``import cnnlab`` fast)."""
+    if name in _SUBMODULES:
+        import importlib
+
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module 'cnnlab' has no attribute {name!r}")
