@@ -1,0 +1,265 @@
+"""Tests of cnnlab.train: fit, History, checkpoints/resume, interrupt, losses, AGC, EMA, evaluate."""
+import math
+from types import SimpleNamespace
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from cnnlab.train import (History, adaptive_clip_grad, agc_parameters, classification_loss, compare, distillation_loss, evaluate, fit,
+                          load_checkpoint, save_checkpoint)
+from cnnlab.train.history import ROW_FIELDS
+
+
+class TinyLoader:
+    """A stand-in of cnnlab.data.DeviceLoader: shuffles and flips with the global torch RNG."""
+
+    def __init__(self, images, labels, batch_size=16, train=True):
+        self.images, self.labels, self.batch_size, self.train = images, labels, batch_size, train
+
+    def __len__(self):
+        return math.ceil(len(self.labels) / self.batch_size)
+
+    def __iter__(self):
+        order = torch.randperm(len(self.labels)) if self.train else torch.arange(len(self.labels))
+        for i in range(0, len(order), self.batch_size):
+            idx = order[i:i + self.batch_size]
+            x = self.images[idx]
+            if self.train:
+                flip = torch.rand(len(idx)) < 0.5
+                x = torch.where(flip[:, None, None, None], x.flip(3), x)
+            yield x, self.labels[idx]
+
+
+def tiny_data(n_train=64, n_test=32, classes=4, seed=0):
+    """Images whose class sets the mean of one colour channel: learnable in a few steps."""
+    g = torch.Generator().manual_seed(seed)
+
+    def split(n):
+        labels = torch.randint(0, classes, (n,), generator=g)
+        images = torch.randn(n, 3, 8, 8, generator=g) * 0.5
+        images[:, 0] += labels[:, None, None].float() - classes / 2
+        return SimpleNamespace(images=images, labels=labels)
+
+    train, test = split(n_train), split(n_test)
+    data = SimpleNamespace(train=train, test=test, num_classes=classes, name="tiny", source="tiny test tensors",
+                           mean=(0, 0, 0), std=(1, 1, 1))
+    loaders = dict(train_loader=TinyLoader(train.images, train.labels), test_loader=TinyLoader(
+        test.images, test.labels, 32, train=False))
+    return data, loaders
+
+
+def tiny_cnn(classes=4, seed=0):
+    torch.manual_seed(seed)
+    return nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(), nn.Dropout(0.2),
+                         nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, classes))
+
+
+QUIET = dict(device="cpu", progress=False, live=False)
+
+
+def test_fit_records_rows_and_meta():
+    data, loaders = tiny_data()
+    history = fit(tiny_cnn(), data, 2, lr=0.05, name="tiny", **loaders, **QUIET)
+    assert [r["epoch"] for r in history.rows] == [1, 2]
+    for row in history.rows:
+        assert set(ROW_FIELDS) <= set(row)
+        assert row["images_per_s"] > 0 and 0 <= row["test_acc"] <= 1
+    meta = history.meta
+    assert meta["device"].startswith("cpu") and meta["data_source"] == "tiny test tensors"
+    assert meta["parameters"] == sum(p.numel() for p in tiny_cnn().parameters())
+    assert meta["interrupted"] is False and meta["options"]["schedule"] == "onecycle"
+    assert history.rows[-1]["test_acc"] > 0.4  # 4 classes: chance is 0.25
+    assert "cpu" in history.summary() and "tiny test tensors" in history.summary()
+    assert "2 epochs" in repr(history)
+
+
+def _weights(model):
+    return {k: v.clone() for k, v in model.state_dict().items()}
+
+
+class InterruptAt:
+    """A forward hook that raises KeyboardInterrupt on the ``call``-th training forward."""
+
+    def __init__(self, call):
+        self.call, self.count = call, 0
+
+    def __call__(self, module, inputs, output):
+        if module.training:
+            self.count += 1
+            if self.count == self.call:
+                raise KeyboardInterrupt
+
+
+def test_interrupt_then_resume_equals_uninterrupted(tmp_path, capsys):
+    data, loaders = tiny_data()
+    steps = len(loaders["train_loader"])
+    straight = tiny_cnn()
+    h_straight = fit(straight, data, 2, **loaders, **QUIET)
+
+    ckpt = tmp_path / "run.pt"
+    model = tiny_cnn()
+    model.register_forward_hook(InterruptAt(steps + 2))  # during epoch 2
+    h_cut = fit(model, data, 2, checkpoint=ckpt, **loaders, **QUIET)
+    assert "interrupted" in capsys.readouterr().out
+    assert h_cut.meta["interrupted"] is True and len(h_cut.rows) == 1
+    assert load_checkpoint(ckpt, tiny_cnn())["epoch"] == 1  # the last complete epoch is intact
+
+    resumed = tiny_cnn(seed=123)  # a fresh model with other weights
+    h_resumed = fit(resumed, data, 2, checkpoint=ckpt, resume=True, **loaders, **QUIET)
+    assert h_resumed.meta["interrupted"] is False and len(h_resumed.rows) == 2
+    for key, value in _weights(straight).items():
+        torch.testing.assert_close(resumed.state_dict()[key], value, atol=1e-6, rtol=0)
+    for a, b in zip(h_straight.rows, h_resumed.rows):
+        for field in ("train_loss", "train_acc", "test_loss", "test_acc", "lr"):
+            assert a[field] == pytest.approx(b[field], abs=1e-6)
+
+
+def test_checkpoint_write_is_atomic(tmp_path, monkeypatch):
+    ckpt = tmp_path / "c.pt"
+    model = tiny_cnn()
+    save_checkpoint(ckpt, model, epoch=1)
+    before = ckpt.read_bytes()
+
+    def crash(obj, path, *args, **kwargs):
+        with open(path, "wb") as f:
+            f.write(b"half a checkpoint")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(torch, "save", crash)
+    with pytest.raises(OSError, match="disk full"):
+        save_checkpoint(ckpt, tiny_cnn(seed=5), epoch=2)
+    monkeypatch.undo()
+    assert ckpt.read_bytes() == before
+    assert load_checkpoint(ckpt, tiny_cnn())["epoch"] == 1
+    assert list(tmp_path.iterdir()) == [ckpt]  # no temp file left behind
+
+
+def test_wrong_architecture_checkpoint_is_refused(tmp_path):
+    ckpt = tmp_path / "c.pt"
+    save_checkpoint(ckpt, tiny_cnn(), epoch=1)
+    other = nn.Linear(3, 4)
+    with pytest.raises(ValueError, match="Sequential.*Linear"):
+        load_checkpoint(ckpt, other)
+    wider = nn.Sequential(nn.Conv2d(3, 16, 3))
+    with pytest.raises(ValueError, match="does not fit"):
+        load_checkpoint(ckpt, wider)
+
+
+def test_history_json_round_trip_and_plots(tmp_path):
+    rows = [dict(epoch=e, train_loss=1.0 / e, train_acc=0.1 * e, test_loss=1.2 / e, test_acc=0.09 * e, lr=0.1,
+                 seconds=1.5, images_per_s=100.0) for e in (1, 2, 3)]
+    history = History(rows, dict(name="a", device="cpu", profile="smoke", data_source="stand-in"))
+    loaded = History.load(history.save(tmp_path / "h.json"))
+    assert loaded.rows == history.rows and loaded.meta == history.meta
+    assert len(history.plot().axes) == 2
+    assert len(compare([history, loaded]).axes[0].lines) == 2
+    with pytest.raises(ValueError, match="missing"):
+        history.append(dict(epoch=4))
+
+
+def test_evaluate_confusion_matrix():
+    data, loaders = tiny_data(n_test=37)
+    result = evaluate(tiny_cnn(), TinyLoader(data.test.images, data.test.labels, 10, train=False), "cpu")
+    assert result.confusion.shape == (4, 4) and int(result.confusion.sum()) == 37
+    assert result.confusion.sum(1).tolist() == torch.bincount(data.test.labels, minlength=4).tolist()
+    assert result.accuracy == pytest.approx(float(result.confusion.diag().sum()) / 37)
+    assert (result.predictions == result.labels).float().mean().item() == pytest.approx(result.accuracy)
+
+
+def test_distillation_loss_matches_hand_computation():
+    student = torch.tensor([[1.0, 2.0, 0.5]])
+    teacher = torch.tensor([[0.2, 3.0, 1.0]])
+    target = torch.tensor([1])
+    t, w = 2.0, 0.3
+    p_t = torch.softmax(teacher / t, 1)
+    log_p_s = torch.log_softmax(student / t, 1)
+    kl = (p_t * (p_t.log() - log_p_s)).sum()
+    expected = (1 - w) * F.cross_entropy(student, target) + w * t * t * kl
+    assert distillation_loss(student, teacher, target, t, w).item() == pytest.approx(expected.item(), rel=1e-6)
+
+
+def test_agc_clips_units_and_skips_classifier():
+    model = nn.Sequential(nn.Conv2d(2, 3, 3), nn.Flatten(), nn.Linear(3, 2))
+    conv, head = model[0], model[2]
+    params = agc_parameters(model)
+    assert {id(p) for p in params} == {id(conv.weight), id(conv.bias)}
+    conv.weight.grad = torch.full_like(conv.weight, 1e3)
+    conv.weight.grad[0] = 1e-6  # a small gradient is left alone
+    conv.bias.grad = torch.zeros_like(conv.bias)
+    small = conv.weight.grad[0].clone()
+    adaptive_clip_grad(params, clip=0.01)
+    for unit in (1, 2):
+        w_norm = conv.weight[unit].norm().clamp_min(1e-3)
+        assert conv.weight.grad[unit].norm().item() == pytest.approx(0.01 * w_norm.item(), rel=1e-4)
+    torch.testing.assert_close(conv.weight.grad[0], small)
+    with pytest.raises(ValueError, match="clip"):
+        adaptive_clip_grad(params, clip=0)
+    assert head.weight.grad is None
+
+
+def test_label_smoothing_mixup_distillation_agc_run():
+    data, loaders = tiny_data(n_train=32, n_test=16)
+    for extra in (dict(label_smoothing=0.1), dict(mix="mixup"), dict(mix="cutmix"), dict(agc=0.01),
+                  dict(teacher=tiny_cnn(seed=9)), dict(optimizer="adamw", schedule="cosine", warmup_epochs=1),
+                  dict(schedule="step")):
+        epochs = 2 if "warmup_epochs" in extra else 1
+        history = fit(tiny_cnn(), data, epochs, **extra, **loaders, **QUIET)
+        assert math.isfinite(history.rows[-1]["train_loss"]), extra
+
+
+def test_label_smoothing_and_aux_outputs_in_the_loss():
+    logits, aux = torch.tensor([[2.0, 0.0, -1.0]]), torch.tensor([[0.0, 1.0, 0.0]])
+    target = torch.tensor([0])
+    eps = 0.3
+    log_p = torch.log_softmax(logits, 1)
+    smoothed = (1 - eps) * -log_p[0, 0] + eps * -log_p.mean()
+    assert classification_loss(logits, target, eps).item() == pytest.approx(smoothed.item(), rel=1e-6)
+    with_aux = F.cross_entropy(logits, target) + 0.3 * F.cross_entropy(aux, target)
+    assert classification_loss((logits, aux), target).item() == pytest.approx(with_aux.item(), rel=1e-6)
+
+
+def test_ema_follows_the_formula_after_one_step():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(3 * 8 * 8, 4))
+    start = _weights(model)
+    data, _ = tiny_data(n_train=16, n_test=8)
+    loaders = dict(train_loader=TinyLoader(data.train.images, data.train.labels, 16),
+                   test_loader=TinyLoader(data.test.images, data.test.labels, 8, train=False))
+    seen = {}
+    import cnnlab.train.loop as loop
+
+    def spy(m, *args, **kwargs):
+        seen["model"] = m
+        return evaluate(m, *args, **kwargs)
+
+    loop_evaluate, loop.evaluate = loop.evaluate, spy
+    try:
+        fit(model, data, 1, ema=0.9, schedule="constant", lr=0.5, weight_decay=0.0, **loaders, **QUIET)
+    finally:
+        loop.evaluate = loop_evaluate
+    ema_model = seen["model"]
+    for key, w0 in start.items():
+        w1 = model.state_dict()[key]
+        assert not torch.equal(w1, w0)
+        torch.testing.assert_close(ema_model.state_dict()[key], 0.9 * w0 + 0.1 * w1)
+
+
+@pytest.mark.parametrize("bad, match", [
+    (dict(optimizer="adam"), "sgd"), (dict(schedule="linear"), "onecycle"), (dict(mix="blend"), "mixup"),
+    (dict(epochs=0), "epochs"), (dict(amp="yes"), "amp"), (dict(ema=1.5), "ema"),
+])
+def test_bad_options_name_what_is_expected(bad, match):
+    data, loaders = tiny_data(n_train=16, n_test=8)
+    options = dict(epochs=1, **loaders, **QUIET)
+    options.update(bad)
+    with pytest.raises(ValueError, match=match):
+        fit(tiny_cnn(), data, **options)
+
+
+def test_wrong_data_kind_is_refused():
+    with pytest.raises(ValueError, match="cnnlab Data"):
+        fit(tiny_cnn(), [1, 2, 3], 1, **QUIET)
+    with pytest.raises(ValueError, match="evaluate"):
+        evaluate(tiny_cnn(), 42, "cpu")
