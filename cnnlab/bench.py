@@ -1,0 +1,223 @@
+"""``python -m cnnlab.bench``: how fast cnnlab trains, against the textbook PyTorch loop.
+
+For each model, on the current device, with CIFAR-shaped synthetic images (random uint8, 3x32x32):
+
+* **cnnlab path** -- images already on the device, augmented there by ``cnnlab.data.DeviceLoader``;
+  the training step of ``cnnlab.train.fit`` (mixed precision and channels-last on CUDA).
+* **textbook path** -- ``torch.utils.data.DataLoader`` over CPU images with torchvision v2
+  transforms (pad-crop, flip, normalize) in the loader, float32, a plain loop.
+
+Both paths run ``warmup`` steps that are not timed, then ``steps`` timed steps (the device is
+synchronized before the clock is read). Seconds per CIFAR epoch are *extrapolated* to 50,000
+images from the timed steps. Peak memory is CUDA's max allocated on a GPU, and the process's
+peak resident size (``resource.getrusage``; it only grows, so later rows include earlier ones) on a CPU.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import resource
+import time
+from types import SimpleNamespace
+
+import torch
+import torch.nn.functional as F
+from torch.utils.data import DataLoader, TensorDataset
+from torchvision.transforms import v2
+
+__all__ = ["DEFAULT_MODELS", "CIFAR_TRAIN_IMAGES", "benchmark", "markdown_table", "main"]
+
+DEFAULT_MODELS = ["lenet5_folk", "resnet20", "resnet18"]
+CIFAR_TRAIN_IMAGES = 50_000
+CIFAR_MEAN, CIFAR_STD = (0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)
+
+
+def synthetic_cifar(n: int, seed: int = 0) -> SimpleNamespace:
+    """``n`` random CIFAR-shaped uint8 images and labels (speed does not depend on the pixels)."""
+    g = torch.Generator().manual_seed(seed)
+    return SimpleNamespace(images=torch.randint(0, 256, (n, 3, 32, 32), dtype=torch.uint8, generator=g),
+                           labels=torch.randint(0, 10, (n,), generator=g))
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def _reset_peak(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+
+
+def _peak_mb(device: torch.device) -> float:
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated(device) / 2**20
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
+
+
+def _timed(batches, step, warmup: int, steps: int, device) -> float:
+    """Seconds for ``steps`` calls of ``step(x, y)`` after ``warmup`` untimed ones."""
+    it = iter(batches)
+    for _ in range(warmup):
+        step(*next(it))
+    _sync(device)
+    start = time.perf_counter()
+    for _ in range(steps):
+        step(*next(it))
+    _sync(device)
+    return time.perf_counter() - start
+
+
+def _cycle(loader):
+    while True:
+        yield from loader
+
+
+def _cnnlab_path(model, split, batch_size, device):
+    """DeviceLoader + fit's step (the settings fit picks on this device)."""
+    from .data import DeviceLoader
+    from .train.loop import _amp_setting, _on_cuda
+
+    use_amp, dtype = _amp_setting("auto", device)
+    channels_last = _on_cuda("auto", device)
+    model.to(device=device, memory_format=torch.channels_last if channels_last else torch.contiguous_format)
+    loader = DeviceLoader(split, batch_size, device, train=True, crop=4, flip=True, cutout=0,
+                          mean=CIFAR_MEAN, std=CIFAR_STD, channels_last=channels_last, seed=0)
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, nesterov=True, weight_decay=5e-4)
+    scaler = torch.amp.GradScaler(device.type, enabled=use_amp and dtype == torch.float16)
+
+    def step(x, y):
+        with torch.autocast(device.type, dtype=dtype, enabled=use_amp):
+            loss = F.cross_entropy(model(x), y)
+        opt.zero_grad(set_to_none=True)
+        scaler.scale(loss).backward()
+        scaler.step(opt)
+        scaler.update()
+
+    def infer(x, y):
+        with torch.no_grad(), torch.autocast(device.type, dtype=dtype, enabled=use_amp):
+            model(x)
+
+    return loader, step, infer
+
+
+def _textbook_path(model, split, batch_size, device, workers):
+    """torchvision DataLoader with CPU v2 transforms, float32, a plain loop."""
+    model.to(device)
+    augment = v2.Compose([v2.RandomCrop(32, padding=4), v2.RandomHorizontalFlip(),
+                          v2.ToDtype(torch.float32, scale=True), v2.Normalize(CIFAR_MEAN, CIFAR_STD)])
+
+    class Augmented(TensorDataset):
+        def __getitem__(self, i):
+            image, label = super().__getitem__(i)
+            return augment(image), label
+
+    loader = DataLoader(Augmented(split.images, split.labels), batch_size=batch_size, shuffle=True,
+                        num_workers=workers, drop_last=True, pin_memory=device.type == "cuda")
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, nesterov=True, weight_decay=5e-4)
+
+    def step(x, y):
+        x, y = x.to(device), y.to(device)
+        loss = F.cross_entropy(model(x), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+
+    def infer(x, y):
+        with torch.no_grad():
+            model(x.to(device))
+
+    return loader, step, infer
+
+
+def _measure(path, build_model, split, batch_size, device, warmup, steps, workers) -> dict:
+    torch.manual_seed(0)
+    model = build_model().train()
+    _reset_peak(device)
+    if path == "cnnlab":
+        loader, step, infer = _cnnlab_path(model, split, batch_size, device)
+    else:
+        loader, step, infer = _textbook_path(model, split, batch_size, device, workers)
+    train_s = _timed(_cycle(loader), step, warmup, steps, device)
+    model.eval()
+    batch = next(iter(loader))
+    infer_s = _timed(_cycle([batch]), infer, warmup, steps, device)
+    images = steps * batch_size
+    return dict(path=path, train_images_per_s=images / train_s, infer_images_per_s=images / infer_s,
+                epoch_seconds=CIFAR_TRAIN_IMAGES * train_s / images, peak_mb=_peak_mb(device))
+
+
+def benchmark(models=None, batch_size: int = 32, steps: int = 5, warmup: int = 2, device=None,
+              workers: int | None = None) -> dict:
+    """Measure both paths for each model; ``models`` is a list of registry names or a dict name -> builder.
+
+    Registry names that are not registered (yet) are skipped and listed in ``result["skipped"]``.
+    """
+    from . import get_device, models as zoo
+
+    if steps < 1 or warmup < 0 or batch_size < 1:
+        raise ValueError(f"need steps >= 1, warmup >= 0, batch_size >= 1; got {steps}, {warmup}, {batch_size}")
+    device = torch.device(device) if device is not None else get_device()
+    workers = (4 if device.type == "cuda" else 0) if workers is None else workers
+    models = DEFAULT_MODELS if models is None else models
+    if isinstance(models, dict):
+        builders, skipped = dict(models), []
+    else:
+        known = set(zoo.list_models())
+        builders = {n: (lambda n=n: zoo.create(n, num_classes=10)) for n in models if n in known}
+        skipped = [n for n in models if n not in known]
+    split = synthetic_cifar(batch_size * (warmup + steps + 1))
+    rows = []
+    for name, build in builders.items():
+        for path in ("cnnlab", "textbook"):
+            rows.append(dict(model=name, **_measure(path, build, split, batch_size, device, warmup, steps, workers)))
+    from .session import describe_device
+
+    return dict(device=describe_device(device), torch=str(torch.__version__),
+                date=datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+                batch_size=batch_size, steps=steps, warmup=warmup, workers=workers, rows=rows, skipped=skipped)
+
+
+def markdown_table(result: dict) -> str:
+    """The result as a markdown table, headed with device, torch version and date."""
+    lines = [f"Device: {result['device']} | torch {result['torch']} | {result['date']}",
+             f"batch {result['batch_size']}, {result['warmup']} warm-up + {result['steps']} timed steps per path, "
+             f"textbook DataLoader workers: {result['workers']}; s/epoch is extrapolated to 50,000 images", "",
+             "| model | path | train img/s | infer img/s | s per CIFAR epoch (extrapolated) | peak memory MB | "
+             "train speed-up vs textbook |", "|---|---|---:|---:|---:|---:|---:|"]
+    textbook = {r["model"]: r for r in result["rows"] if r["path"] == "textbook"}
+    for r in result["rows"]:
+        ratio = r["train_images_per_s"] / textbook[r["model"]]["train_images_per_s"]
+        lines.append(f"| {r['model']} | {r['path']} | {r['train_images_per_s']:.0f} | {r['infer_images_per_s']:.0f} "
+                     f"| {r['epoch_seconds']:.0f} | {r['peak_mb']:.0f} | {ratio:.2f}x |")
+    if result["skipped"]:
+        lines += ["", f"Not registered, skipped: {', '.join(result['skipped'])}"]
+    return "\n".join(lines)
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(prog="python -m cnnlab.bench", description=__doc__.split("\n")[0])
+    parser.add_argument("--models", nargs="+", default=DEFAULT_MODELS, help="registry names")
+    parser.add_argument("--batch-size", type=int, default=None, help="default 32 on CPU, 256 on CUDA")
+    parser.add_argument("--steps", type=int, default=None, help="timed steps per path (default 5 CPU, 50 CUDA)")
+    parser.add_argument("--warmup", type=int, default=None, help="untimed steps first (default 2 CPU, 10 CUDA)")
+    parser.add_argument("--workers", type=int, default=None, help="textbook DataLoader workers (0 CPU, 4 CUDA)")
+    parser.add_argument("--device", default=None)
+    parser.add_argument("--json", default=None, help="also write the results to this JSON file")
+    args = parser.parse_args(argv)
+    from . import get_device
+
+    gpu = (torch.device(args.device) if args.device else get_device()).type == "cuda"
+    result = benchmark(args.models, batch_size=args.batch_size or (256 if gpu else 32),
+                       steps=args.steps or (50 if gpu else 5), warmup=args.warmup if args.warmup is not None
+                       else (10 if gpu else 2), device=args.device, workers=args.workers)
+    print(markdown_table(result))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(result, f, indent=1)
+    return result
+
+
+if __name__ == "__main__":
+    main()

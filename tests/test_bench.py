@@ -1,0 +1,37 @@
+"""The speed benchmark runs end to end on a tiny model (1 timed step) and prints both paths."""
+import json
+
+import pytest
+from torch import nn
+
+from cnnlab import bench
+
+
+def tiny():
+    return nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+                         nn.Linear(4, 10))
+
+
+def test_benchmark_measures_both_paths():
+    pytest.importorskip("cnnlab.data", reason="the cnnlab path needs cnnlab.data.DeviceLoader")
+    result = bench.benchmark({"tiny": tiny}, batch_size=4, steps=1, warmup=1, device="cpu")
+    assert [(r["model"], r["path"]) for r in result["rows"]] == [("tiny", "cnnlab"), ("tiny", "textbook")]
+    for row in result["rows"]:
+        assert row["train_images_per_s"] > 0 and row["infer_images_per_s"] > 0 and row["peak_mb"] > 0
+        assert row["epoch_seconds"] == pytest.approx(50_000 / row["train_images_per_s"])
+    table = bench.markdown_table(result)
+    assert table.startswith("Device: cpu") and "| tiny | cnnlab |" in table and "| tiny | textbook |" in table
+
+
+def test_command_line_skips_unregistered_and_writes_json(tmp_path, capsys):
+    out = tmp_path / "bench.json"
+    result = bench.main(["--models", "no_such_model", "--steps", "1", "--warmup", "0", "--batch-size", "2",
+                         "--device", "cpu", "--json", str(out)])
+    assert result["skipped"] == ["no_such_model"] and result["rows"] == []
+    assert "skipped: no_such_model" in capsys.readouterr().out
+    assert json.loads(out.read_text())["skipped"] == ["no_such_model"]
+
+
+def test_bad_sizes_are_refused():
+    with pytest.raises(ValueError, match="steps"):
+        bench.benchmark({"tiny": tiny}, steps=0, device="cpu")
