@@ -44,8 +44,10 @@ def evaluate(model, data_or_loader, device=None, batch_size: int = 512, num_clas
     """Run ``model`` in eval mode over the test split; the first output counts when it returns several."""
     from ..session import get_device
 
-    device = torch.device(device) if device is not None else next(model.parameters()).device \
-        if any(True for _ in model.parameters()) else get_device()
+    if device is None:
+        first = next(model.parameters(), None)
+        device = first.device if first is not None else get_device()
+    device = torch.device(device)
     loader = _test_loader(data_or_loader, device, batch_size)
     was_training = model.training
     model.eval()
