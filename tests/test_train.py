@@ -263,3 +263,55 @@ def test_wrong_data_kind_is_refused():
         fit(tiny_cnn(), [1, 2, 3], 1, **QUIET)
     with pytest.raises(ValueError, match="evaluate"):
         evaluate(tiny_cnn(), 42, "cpu")
+
+
+class WithAux(nn.Module):
+    """A GoogLeNet-style model: (main logits, auxiliary logits) in training."""
+
+    def __init__(self):
+        super().__init__()
+        self.body = tiny_cnn()
+        self.aux = nn.Sequential(nn.Flatten(), nn.Linear(3 * 8 * 8, 4))
+
+    def forward(self, x):
+        return self.body(x), self.aux(x)
+
+
+def test_tuple_outputs_train_and_evaluate_the_first():
+    data, loaders = tiny_data(n_train=32, n_test=16)
+    model = WithAux()
+    history = fit(model, data, 1, **loaders, **QUIET)
+    result = evaluate(model, loaders["test_loader"], "cpu")
+    assert result.accuracy == pytest.approx(history.rows[0]["test_acc"])
+    model.eval()
+    with torch.no_grad():
+        expected = model(data.test.images)[0].argmax(1)
+    assert torch.equal(result.predictions, expected)
+
+
+def test_amp_on_cpu_when_asked():
+    data, loaders = tiny_data(n_train=32, n_test=16)
+    history = fit(tiny_cnn(), data, 1, amp=True, **loaders, **QUIET)
+    assert history.meta["options"]["amp"] == "bfloat16" and math.isfinite(history.rows[0]["train_loss"])
+
+
+def test_live_curves_redraw_one_figure_in_place(monkeypatch, capsys):
+    import IPython.display
+    from cnnlab.train.live import LiveCurves
+
+    class Handle:
+        updates = 0
+
+        def update(self, fig):
+            Handle.updates += 1
+
+    shown = []
+    monkeypatch.setattr(IPython.display, "display", lambda fig, display_id: shown.append(display_id) or Handle())
+    history = History([dict(epoch=1, train_loss=1.0, train_acc=0.5, test_loss=1.1, test_acc=0.4, lr=0.1,
+                            seconds=1.0, images_per_s=10.0)], dict(device="cpu"))
+    curves = LiveCurves(live=True)
+    for _ in range(3):
+        curves.update(history)
+    assert shown == [True] and Handle.updates == 2  # displayed once, then updated in place
+    LiveCurves(live=False).update(history)
+    assert "epoch   1 | train loss 1.0000" in capsys.readouterr().out
