@@ -58,14 +58,16 @@ def fit(model: nn.Module, data, epochs: int, *, batch_size: int = 128, optimizer
     if teacher is not None:
         teacher.to(device=device, memory_format=memory_format).eval()
 
-    train_loader = train_loader or _device_loader(data, "train", batch_size, device, memory_format, seed, augment)
-    test_loader = test_loader or _device_loader(data, "test", 512, device, memory_format, seed, None)
+    if train_loader is None:
+        train_loader = _device_loader(data, "train", batch_size, device, memory_format, seed, augment)
+    if test_loader is None:
+        test_loader = _device_loader(data, "test", 512, device, memory_format, seed, None)
     lr = lr if lr is not None else DEFAULT_LR[optimizer]
     opt = _optimizer(model, optimizer, lr, momentum, nesterov, weight_decay)
     scheduler = _scheduler(opt, schedule, lr, epochs, len(train_loader), warmup_epochs)
     scaler = torch.amp.GradScaler(device.type, enabled=use_amp and amp_dtype == torch.float16)
     ema_model = _ema(model, ema)
-    mixer = _mixer(mix, _num_classes(data))
+    mixer = _mixer(mix, getattr(data, "num_classes", None))
     clipped = agc_parameters(model) if agc is not None else None
     loss_fn = loss_fn or (lambda outputs, y: classification_loss(outputs, y, label_smoothing))
     step_model = torch.compile(model) if compile else model
@@ -130,7 +132,7 @@ def fit(model: nn.Module, data, epochs: int, *, batch_size: int = 128, optimizer
                 save_checkpoint(checkpoint, model, opt, scheduler, scaler, epoch, history, ema_model, generators)
     except KeyboardInterrupt:
         history.meta["interrupted"] = True
-        kept = f"; checkpoint {checkpoint} holds epoch {len(history.rows)}" if checkpoint is not None else ""
+        kept = f"; checkpoint {checkpoint} holds epoch {len(history.rows)}" if checkpoint and history.rows else ""
         print(f"interrupted: returning the History of {len(history.rows)} finished epochs{kept}")
     return history
 
@@ -220,10 +222,6 @@ def _ema(model, decay):
     ema_model = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True)
     ema_model.update_parameters(model)  # the first update copies: the average starts at the initial weights
     return ema_model
-
-
-def _num_classes(data):
-    return getattr(data, "num_classes", None)
 
 
 def _mixer(mix, num_classes):
