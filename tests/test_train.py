@@ -315,3 +315,30 @@ def test_live_curves_redraw_one_figure_in_place(monkeypatch, capsys):
     assert shown == [True] and Handle.updates == 2  # displayed once, then updated in place
     LiveCurves(live=False).update(history)
     assert "epoch   1 | train loss 1.0000" in capsys.readouterr().out
+
+
+def _standin(n_train=64, n_test=32):
+    data_module = pytest.importorskip("cnnlab.data", reason="fit's default loaders come from cnnlab.data")
+    return data_module.load("cifar10", source="standin", train_size=n_train, test_size=n_test)
+
+
+def test_fit_and_evaluate_on_the_standin_with_device_loaders():
+    data = _standin()
+    model = tiny_cnn(classes=data.num_classes)
+    history = fit(model, data, 1, batch_size=16, **QUIET)
+    assert history.meta["data_source"] == data.source and len(history.rows) == 1
+    assert int(evaluate(model, data, "cpu").confusion.sum()) == len(data.test.labels)
+
+
+def test_resume_with_device_loaders_repeats_the_straight_run(tmp_path):
+    data = _standin()
+    straight = tiny_cnn(classes=data.num_classes)
+    fit(straight, data, 2, batch_size=16, **QUIET)
+    ckpt = tmp_path / "run.pt"
+    first = tiny_cnn(classes=data.num_classes)
+    first.register_forward_hook(InterruptAt(len(data.train.labels) // 16 + 2))
+    fit(first, data, 2, batch_size=16, checkpoint=ckpt, **QUIET)
+    resumed = tiny_cnn(classes=data.num_classes, seed=7)
+    fit(resumed, data, 2, batch_size=16, checkpoint=ckpt, resume=True, **QUIET)
+    for key, value in straight.state_dict().items():
+        torch.testing.assert_close(resumed.state_dict()[key], value, atol=1e-6, rtol=0)
