@@ -1,0 +1,15 @@
+"""Numbers about networks: complexity, receptive fields, shift-invariance, features and filters.
+
+Each module's ``__all__`` is re-exported here, so ``cnnlab.analysis.receptive_field`` the function
+and ``cnnlab.analysis.receptive_field.receptive_field`` are the same thing.
+"""
+import importlib
+import pkgutil
+
+__all__: list[str] = []
+
+for _mod in pkgutil.iter_modules(__path__):
+    _m = importlib.import_module(f"{__name__}.{_mod.name}")
+    for _name in getattr(_m, "__all__", ()):
+        globals()[_name] = getattr(_m, _name)
+        __all__.append(_name)
