@@ -155,7 +155,7 @@ def _adaptive(n_in: int, n_out: int):
 def _shape(node) -> tuple[int, ...] | None:
     """The output shape of ``node``; for a tuple of tensors (``chunk``, ``split``) that of the first."""
     meta = node.meta.get("tensor_meta") if isinstance(node, torch.fx.Node) else None
-    if isinstance(meta, (tuple, list)) and meta:
+    if not hasattr(meta, "shape") and isinstance(meta, (tuple, list)) and meta:
         meta = meta[0]
     return tuple(meta.shape) if meta is not None and hasattr(meta, "shape") else None
 
