@@ -43,6 +43,7 @@ class RF:
     ``input_size`` the image it was computed for and ``output_size`` the feature map's spatial size.
     ``size``/``stride``/``start`` are the textbook numbers [araujo2019computing]; :meth:`region` with
     ``clip=True`` is exact at the borders too (it follows the units that exist, layer by layer).
+    After a global pooling there is one unit and nothing to step over: ``stride`` is 0 there.
     """
 
     size: tuple[int, int]
