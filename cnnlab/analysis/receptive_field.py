@@ -379,7 +379,8 @@ def receptive_field(model: nn.Module, layer: str | None = None, input_size=(1, 3
 def receptive_field_table(model: nn.Module, input_size=(1, 3, 32, 32)) -> list[dict]:
     """One row per module output, in the order they run: name, type, size, stride, start, output size.
 
-    A layer the walk cannot follow has ``None`` in its numbers and the reason under ``"note"``.
+    A layer the walk cannot follow has ``None`` in its numbers and the reason under ``"note"``. A module
+    called more than once (one ``nn.ReLU`` reused in a block) is listed at its last call.
     """
     walk = _walk(model, input_size)
     order = {node: k for k, node in enumerate(walk.states)}
