@@ -1,0 +1,55 @@
+"""Explorer: shift the image and watch the prediction and a feature map (do they move with it?)."""
+from __future__ import annotations
+
+import ipywidgets as widgets
+import matplotlib.pyplot as plt
+import torch
+import torch.nn as nn
+
+from ..analysis.shift import _features, shift_images
+from ..viz.receptive_field import image_for_display
+from .base import Explorer
+
+__all__ = ["shift_explorer"]
+
+
+def shift_explorer(model: nn.Module, image: torch.Tensor, layers: list[str], max_shift: int = 8,
+                   mode: str = "circular", classes: list[str] | None = None) -> Explorer:
+    """Sliders for the shift ``(dy, dx)`` and a dropdown of ``layers``; the figure shows the shifted image,
+    the mean over channels of the layer's feature map and the top-3 class probabilities."""
+    if not isinstance(image, torch.Tensor) or image.dim() != 3:
+        raise ValueError(f"image must be a tensor shaped (C, H, W), got "
+                         f"{tuple(image.shape) if isinstance(image, torch.Tensor) else type(image).__name__}")
+    if not layers:
+        raise ValueError("give at least one layer name whose feature map to show")
+    batch = image[None].float()
+    shift_images(batch, max_shift, max_shift, mode)  # checks max_shift and mode before any control is built
+    for name in layers:
+        _features(model, batch, name)  # unknown names fail here, listing the real ones
+    dy = widgets.IntSlider(value=0, min=-max_shift, max=max_shift, description="shift y")
+    dx = widgets.IntSlider(value=0, min=-max_shift, max=max_shift, description="shift x")
+    layer = widgets.Dropdown(options=layers, value=layers[0], description="layer")
+
+    @torch.no_grad()
+    def draw(dy, dx, layer):
+        moved = shift_images(batch, dy, dx, mode)
+        model.eval()
+        probs = model(moved).softmax(1)[0]
+        feature = _features(model, moved, layer)[0]
+        top = probs.topk(min(3, len(probs)))
+        fig, axes = plt.subplots(1, 3, figsize=(10, 3.2))
+        axes[0].imshow(image_for_display(moved[0]))
+        axes[0].set_title(f"image shifted by ({dy}, {dx})", fontsize=9)
+        axes[1].imshow(feature.mean(0).cpu() if feature.dim() == 3 else feature[None].cpu(), cmap="viridis")
+        axes[1].set_title(f"{layer}: mean over channels", fontsize=9)
+        for ax in axes[:2]:
+            ax.set_xticks([])
+            ax.set_yticks([])
+        labels = [classes[k] if classes else str(k) for k in top.indices.tolist()]
+        axes[2].barh(labels[::-1], top.values.cpu().flip(0))
+        axes[2].set_xlim(0, 1)
+        axes[2].set_title("top-3 probabilities", fontsize=9)
+        fig.tight_layout()
+        return fig
+
+    return Explorer("Shift", {"dy": dy, "dx": dx, "layer": layer}, draw)
