@@ -1,6 +1,7 @@
 """Complexity, receptive fields (analytic vs. by hand vs. measured), effective field, shift-invariance,
 and the figures and explorers around them."""
 import matplotlib
+import matplotlib.pyplot as plt
 import pytest
 import torch
 import torch.nn as nn
@@ -60,6 +61,7 @@ HAND_CASES = [
     ("1x7 only", nn.Sequential(conv(3, 4, (1, 7), padding=(0, 3))), (1, 7), (1, 1)),
     ("residual add", Residual(), (5, 5), (1, 1)),
     ("inception concat", Inception(), (5, 5), (1, 1)),
+    # 20 units into a 3-wide, stride-2 pool: ceil_mode adds a 10th window hanging over the edge
     ("maxpool ceil_mode", nn.Sequential(conv(3, 4, 2), nn.MaxPool2d(3, 2, ceil_mode=True), conv(4, 4, 3)),
      (8, 8), (2, 2)),
 ]
@@ -93,6 +95,21 @@ def test_global_pooling_and_linear_cover_the_image():
     assert receptive_field(model, input_size=(1, 3, 16, 16)).region(0, 0) == (0, 0, 15, 15)
 
 
+class Branchy(nn.Module):
+    """Python branching on a tensor value: torch.fx cannot trace it."""
+
+    def forward(self, x):
+        return x if x.sum() > 0 else -x
+
+
+def test_ceil_mode_window_is_cut_to_the_image():
+    model = nn.Sequential(conv(3, 4, 2), nn.MaxPool2d(3, 2, ceil_mode=True))
+    rf = receptive_field(model, "1", (1, 3, 21, 21))
+    assert rf.output_size == (10, 10)
+    assert rf.region(9, 9, clip=False) == (18, 18, 21, 21)
+    assert rf.region(9, 9) == (18, 18, 20, 20) == measured_receptive_field(model, "1", (9, 9), (1, 3, 21, 21))
+
+
 def test_bad_layer_and_unwalkable_model():
     model = nn.Sequential(conv(3, 4, 3), nn.ReLU())
     with pytest.raises(KeyError, match="layers are: 0, 1"):
@@ -101,6 +118,8 @@ def test_bad_layer_and_unwalkable_model():
         receptive_field(Mismatched(), input_size=(1, 3, 16, 16))
     with pytest.raises(ValueError, match="measured_receptive_field"):
         receptive_field(nn.Sequential(conv(3, 3, 3), nn.Upsample(scale_factor=2)), input_size=(1, 3, 8, 8))
+    with pytest.raises(ValueError, match="cannot trace"):
+        receptive_field(Branchy())
 
 
 def _check_against_measurement(model, size, layers):
@@ -119,7 +138,6 @@ def _layers_to_check(model, size):
     return sorted(picked) + [None]
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("name", ["resnet18", "shufflenet_v2_x0_5", "squeezenet1_0"])
 def test_analytic_equals_measured_on_torchvision_models(name):
     model = getattr(torchvision.models, name)().eval()
@@ -266,13 +284,16 @@ def test_figures_are_returned():
         plot_summary(summary(model, (1, 3, 16, 16))),
     ]
     assert all(isinstance(f, matplotlib.figure.Figure) for f in figures)
+    plt.close("all")
     with pytest.raises(ValueError, match="box"):
         plot_receptive_field(image)
 
 
 def _pixels(fig):
     fig.canvas.draw()
-    return bytes(fig.canvas.buffer_rgba())
+    pixels = bytes(fig.canvas.buffer_rgba())
+    plt.close(fig)
+    return pixels
 
 
 def test_receptive_field_explorer_reacts_to_each_control():
