@@ -29,7 +29,8 @@ def effective_receptive_field(model: nn.Module, layer: str | None = None, inputs
                          f"{tuple(inputs.shape) if isinstance(inputs, torch.Tensor) else type(inputs).__name__}")
     modules = dict(model.named_modules())
     if layer is not None and layer not in modules:
-        raise KeyError(f"no layer {layer!r} in {type(model).__name__}; layers are: {', '.join(m for m in modules if m)}")
+        names = ", ".join(m for m in modules if m)
+        raise KeyError(f"no layer {layer!r} in {type(model).__name__}; layers are: {names}")
     param = next(model.parameters())
     x = inputs.to(param.device, param.dtype).clone().requires_grad_(True)
     captured = {}

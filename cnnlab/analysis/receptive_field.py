@@ -20,7 +20,6 @@ back-propagating from one output unit through a "positive and linear" copy of th
 from __future__ import annotations
 
 import copy
-import math
 import operator
 from dataclasses import dataclass, field
 from typing import Callable

@@ -75,7 +75,8 @@ def _features(model: nn.Module, images: torch.Tensor, layer: str | None) -> torc
         return model(images)
     modules = dict(model.named_modules())
     if layer not in modules:
-        raise KeyError(f"no layer {layer!r} in {type(model).__name__}; layers are: {', '.join(n for n in modules if n)}")
+        names = ", ".join(n for n in modules if n)
+        raise KeyError(f"no layer {layer!r} in {type(model).__name__}; layers are: {names}")
     captured = {}
     handle = modules[layer].register_forward_hook(lambda _m, _i, out: captured.__setitem__("out", out))
     try:
@@ -104,7 +105,8 @@ def equivariance_error(model: nn.Module, images: torch.Tensor, layer: str, shift
     model.eval()
     base = _features(model, images, layer)
     if base.dim() != 4:
-        raise ValueError(f"layer {layer!r} gives shape {tuple(base.shape)}; pick a layer with a feature map (N, C, H, W)")
+        raise ValueError(f"layer {layer!r} gives shape {tuple(base.shape)}; "
+                         f"pick a layer with a feature map (N, C, H, W)")
     stride = images.shape[-1] / base.shape[-1]
     errors = []
     for t in shifts:
