@@ -36,6 +36,17 @@ def repository_url() -> str:
     return url.rstrip("/")
 
 
+def colab_url(notebook: str) -> str:
+    """The Colab link the book's launch button gives ``notebook`` (a path from the repository root)."""
+    import yaml
+
+    config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
+    owner_repo = repository_url().removeprefix("https://github.com/")
+    branch = config["repository"].get("branch", "master")
+    colab = config["launch_buttons"]["colab_url"].rstrip("/")
+    return f"{colab}/github/{owner_repo}/blob/{branch}/{notebook}"
+
+
 def cnnlab_version() -> str:
     """``cnnlab.__version__`` as written in the source (no import of torch needed)."""
     for line in (ROOT / "cnnlab" / "__init__.py").read_text(encoding="utf-8").splitlines():

@@ -1,0 +1,179 @@
+"""Static checks of the course notebooks (notebooks/*.ipynb, book/*.ipynb) and of tools/notebooks.py.
+
+Fast: nothing is executed here; `make test` runs the notebooks themselves under nbval.
+"""
+import importlib.util
+import re
+import sys
+import types
+from pathlib import Path
+
+import nbformat
+import pytest
+import yaml
+
+import cnnlab
+from cnnlab.profiles import PROFILES
+
+ROOT = Path(__file__).resolve().parents[1]
+CHAPTERS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+BOOK_NOTEBOOKS = sorted((ROOT / "book").glob("*.ipynb"))
+ALL_NOTEBOOKS = CHAPTERS + BOOK_NOTEBOOKS
+MACHINE_PATH = re.compile(r"(?<![\w./-])/(work|tmp|root|home)(/|\b)")
+YEAR = re.compile(r"\b(19[5-9]\d|20[0-4]\d)\b")
+
+
+def _load_tools():
+    spec = importlib.util.spec_from_file_location("cnnlab_tools_notebooks", ROOT / "tools" / "notebooks.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+tools = _load_tools()
+
+
+def _toc_files():
+    def walk(node):
+        if isinstance(node, dict):
+            if "file" in node:
+                yield node["file"]
+            for value in node.values():
+                yield from walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                yield from walk(item)
+
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
+    return {toc["root"], *walk(toc)}
+
+
+def _ids(paths):
+    return [p.relative_to(ROOT).as_posix() for p in paths]
+
+
+def _code_cells(nb):
+    return [c for c in nb.cells if c.cell_type == "code"]
+
+
+@pytest.fixture(params=ALL_NOTEBOOKS, ids=_ids(ALL_NOTEBOOKS))
+def notebook(request):
+    return request.param, nbformat.read(request.param, as_version=4)
+
+
+@pytest.fixture(params=CHAPTERS, ids=_ids(CHAPTERS))
+def chapter(request):
+    return request.param, nbformat.read(request.param, as_version=4)
+
+
+def test_every_notebook_is_in_the_toc(notebook):
+    path, _ = notebook
+    assert path.relative_to(ROOT).with_suffix("").as_posix() in _toc_files(), f"{path.name} is not listed in _toc.yml"
+
+
+def test_chapter_name_is_number_and_topic(chapter):
+    path, _ = chapter
+    assert re.fullmatch(r"\d\d_[a-z0-9]+(_[a-z0-9]+)*\.ipynb", path.name), f"{path.name}: expected NN_topic.ipynb"
+
+
+def test_first_code_cell_is_the_standard_header(notebook):
+    path, nb = notebook
+    cells = _code_cells(nb)
+    assert cells, f"{path.name} has no code cell"
+    assert cells[0].source.strip() == tools.header().strip(), (
+        f"{path.name}: the first code cell must be exactly the output of `python tools/notebooks.py header`")
+
+
+def test_every_code_cell_ran_without_error(notebook):
+    path, nb = notebook
+    for index, cell in enumerate(_code_cells(nb)):
+        assert cell.execution_count is not None, f"{path.name}: code cell {index} was not executed"
+        errors = [o for o in cell.outputs if o.output_type == "error"]
+        assert not errors, f"{path.name}: code cell {index} stored an error: {errors[0].get('ename')}"
+
+
+def test_no_paths_of_this_machine(notebook):
+    path, nb = notebook
+    for index, cell in enumerate(nb.cells):
+        texts = [cell.source]
+        for output in cell.get("outputs", []):
+            texts.append(output.get("text", ""))
+            texts.extend(v for k, v in output.get("data", {}).items() if k.startswith("text/") and isinstance(v, str))
+        for text in texts:
+            match = MACHINE_PATH.search(text)
+            assert not match, f"{path.name}: cell {index} shows a machine path near {text[max(0, match.start() - 30):match.end() + 30]!r}"
+
+
+def test_stamp_names_version_and_profile(notebook):
+    path, nb = notebook
+    stamp = nb.metadata.get("cnnlab")
+    assert stamp, f"{path.name} has no cnnlab stamp: execute it with `python tools/notebooks.py run`"
+    assert stamp["version"] == cnnlab.__version__, f"{path.name} was made with cnnlab {stamp['version']}"
+    assert stamp["profile"] in PROFILES
+    assert stamp["device"] and re.fullmatch(r"\d{4}-\d\d-\d\d", stamp["executed"])
+
+
+def test_chapter_opens_with_its_ilsvrc_year(chapter):
+    path, nb = chapter
+    if path.name.startswith("00_"):
+        pytest.skip("the start chapter sits before the timeline")
+    opening = " ".join(c.source for c in nb.cells[:3] if c.cell_type == "markdown")
+    assert YEAR.search(opening), f"{path.name}: a markdown cell near the top must name the chapter's ILSVRC year"
+
+
+def test_chapter_ends_with_exercises(chapter):
+    path, nb = chapter
+    headings = [line for c in nb.cells if c.cell_type == "markdown" for line in c.source.splitlines()
+                if re.match(r"#{1,3} ", line)]
+    assert headings and headings[-1].lstrip("#").strip() == "Exercises", (
+        f"{path.name}: the last section must be '## Exercises', found {headings[-1:]}")
+
+
+def test_colab_link_is_built_from_the_config():
+    config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
+    owner, repo = config["repository"]["url"].removeprefix("https://github.com/").split("/")
+    assert config["repository"]["branch"] == "main" and config["repository"]["path_to_book"] == ""
+    expected = f"https://colab.research.google.com/github/{owner}/{repo}/blob/main/notebooks/03_vgg_nin.ipynb"
+    assert tools.colab_url("notebooks/03_vgg_nin.ipynb") == expected
+
+
+def _run_header(monkeypatch, in_colab, installed):
+    calls = []
+    monkeypatch.setattr("subprocess.run", lambda *args, **kwargs: calls.append(args[0]))
+    monkeypatch.setattr("importlib.util.find_spec", lambda name: object() if installed else None)
+    if in_colab:
+        monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
+    else:
+        monkeypatch.delitem(sys.modules, "google.colab", raising=False)
+    exec(tools.header(), {})
+    return calls
+
+
+def test_header_does_nothing_locally(monkeypatch):
+    assert _run_header(monkeypatch, in_colab=False, installed=False) == []
+    assert _run_header(monkeypatch, in_colab=True, installed=True) == []
+
+
+def test_header_installs_this_version_in_colab(monkeypatch):
+    (command,) = _run_header(monkeypatch, in_colab=True, installed=False)
+    url = tools.repository_url()
+    assert command[-1] == f"cnnlab @ git+{url}@v{cnnlab.__version__}"
+    assert command[1:4] == ["-m", "pip", "install"]
+    assert not any(name in " ".join(command) for name in ("torch", "numpy"))
+
+
+def test_check_reports_a_stale_notebook(tmp_path):
+    nb = nbformat.v4.new_notebook()
+    path = tmp_path / "x.ipynb"
+    nbformat.write(nb, path)
+    assert "never stamped" in tools.stale_reason(path)
+    nb.metadata["cnnlab"] = {"version": "0.0.0", "source_hash": tools.source_hash()}
+    nbformat.write(nb, path)
+    assert "0.0.0" in tools.stale_reason(path)
+    nb.metadata["cnnlab"] = {"version": cnnlab.__version__, "source_hash": "0" * 64}
+    nbformat.write(nb, path)
+    assert "changed" in tools.stale_reason(path)
+    nb.metadata["cnnlab"] = {"version": cnnlab.__version__, "source_hash": tools.source_hash()}
+    nbformat.write(nb, path)
+    assert tools.stale_reason(path) is None
+    assert tools.main(["check", str(path)]) == 0
