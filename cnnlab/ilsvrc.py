@@ -91,9 +91,9 @@ def plot_timeline(highlight: int | None = None):
         ax.bar(x, r.top5_error, width=width, color=colour, edgecolor="black", linewidth=0.5)
         ax.annotate(f"{r.model}\n{r.top5_error:g}%", (x, r.top5_error), xytext=(0, 3),
                     textcoords="offset points", ha="center", va="bottom", fontsize=7)
-    ax.axhline(HUMAN_TOP5_ERROR, color="tab:red", linestyle="--", linewidth=1)
-    ax.text(len(years) - 0.5, HUMAN_TOP5_ERROR + 0.4, f"human {HUMAN_TOP5_ERROR:g}%", color="tab:red",
-            ha="right", va="bottom", fontsize=8)
+    ax.axhline(HUMAN_TOP5_ERROR, color="tab:red", linestyle="--", linewidth=1,
+               label=f"human annotator ({HUMAN_TOP5_ERROR:g}%)")
+    ax.legend(loc="upper right", frameon=False, fontsize=8)
     ax.set_xticks(range(len(years)), [str(y) for y in years])
     ax.set_ylim(0, max(r.top5_error for r in RESULTS) * 1.2)
     ax.set_xlabel("ILSVRC year")

@@ -59,10 +59,12 @@ def header() -> str:
     """The source of the first code cell: installs cnnlab in Colab only, at this version's tag."""
     requirement = f"cnnlab @ git+{repository_url()}@v{cnnlab_version()}"
     return (
-        "# Colab: install the cnnlab this notebook was made with (nothing else is pinned). Locally: nothing to do.\n"
+        "# In Colab, install the cnnlab this notebook was made with (and nothing else); locally, nothing to do.\n"
         "import importlib.util, subprocess, sys\n"
+        "\n"
         "if \"google.colab\" in sys.modules and importlib.util.find_spec(\"cnnlab\") is None:\n"
-        f"    subprocess.run([sys.executable, \"-m\", \"pip\", \"install\", \"-q\", \"{requirement}\"], check=True)"
+        f"    CNNLAB = \"{requirement}\"\n"
+        "    subprocess.run([sys.executable, \"-m\", \"pip\", \"install\", \"-q\", CNNLAB], check=True)"
     )
 
 
