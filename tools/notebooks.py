@@ -91,13 +91,19 @@ def stamp(profile: str) -> dict:
 
 
 def run(paths: list[Path], profile: str) -> None:
-    """Execute each notebook in place under ``profile`` and stamp it."""
+    """Execute each notebook in place under ``profile`` and stamp it.
+
+    The data cache (``$CNNLAB_DATA``, default ``<repository>/.data``) is handed to the kernel as a path
+    relative to the notebook, so no output shows a path of this machine.
+    """
     import nbformat
     from nbclient import NotebookClient
 
     os.environ["CNNLAB_PROFILE"] = profile
+    data = Path(os.environ.get("CNNLAB_DATA") or ROOT / ".data").expanduser().resolve()
     for path in paths:
         print(f"executing {path} (profile {profile}) ...", flush=True)
+        os.environ["CNNLAB_DATA"] = os.path.relpath(data, path.parent)
         nb = nbformat.read(path, as_version=4)
         client = NotebookClient(nb, timeout=CELL_TIMEOUT_S, kernel_name="python3", store_widget_state=True,
                                 record_timing=False, resources={"metadata": {"path": str(path.parent)}})
