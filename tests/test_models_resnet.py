@@ -1,0 +1,152 @@
+"""ResNet family: parameter counts against papers and torchvision, block orders, shortcuts, options."""
+import pytest
+import torch
+import torch.nn as nn
+import torchvision
+
+from cnnlab.layers.residual import BasicBlock, Bottleneck, ZeroPadShortcut
+from cnnlab.models import create, info, list_models
+from cnnlab.models.resnet import cifar_resnet, wide_resnet
+
+OURS = [n for n in list_models() if info(n).builder.__module__ == "cnnlab.models.resnet"]
+
+
+def count(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+@pytest.mark.parametrize("name", OURS)
+def test_parameter_count_matches_reference(name):
+    entry = info(name)
+    if entry.reference_params is None and entry.torchvision_builder is None:
+        pytest.skip("no published figure for this form")
+    with torch.device("meta"):
+        ours = count(create(name, num_classes=entry.reference_classes))
+        if entry.torchvision_builder:
+            assert ours == count(getattr(torchvision.models, entry.torchvision_builder)(weights=None))
+            return
+    figure = entry.reference.split("(")[-1].rstrip("M)")
+    decimals = len(figure.split(".")[1]) if "." in figure else 0
+    assert abs(ours - entry.reference_params) <= 0.5 * 10 ** (6 - decimals)
+
+
+def kinds(block):
+    return [type(m).__name__ for m in block.body]
+
+
+def test_block_variants_put_norm_and_activation_in_the_paper_order():
+    assert kinds(BasicBlock(8, 8, variant="original")) == ["Conv2d", "BatchNorm2d", "ReLU", "Conv2d", "BatchNorm2d"]
+    assert kinds(BasicBlock(8, 8, variant="preact")) == ["BatchNorm2d", "ReLU", "Conv2d", "BatchNorm2d", "ReLU",
+                                                         "Conv2d"]
+    assert kinds(BasicBlock(8, 8, variant="pyramid")) == ["BatchNorm2d", "Conv2d", "BatchNorm2d", "ReLU", "Conv2d",
+                                                          "BatchNorm2d"]
+    assert kinds(BasicBlock(8, 8, variant="wrn", dropout=0.3)) == ["BatchNorm2d", "ReLU", "Conv2d", "BatchNorm2d",
+                                                                   "ReLU", "Dropout", "Conv2d"]
+    assert isinstance(BasicBlock(8, 8, variant="original").post_act, nn.ReLU)
+    assert isinstance(BasicBlock(8, 8, variant="preact").post_act, nn.Identity)
+
+
+def test_option_a_shortcut_has_no_parameters_and_zero_pads():
+    block = BasicBlock(4, 8, stride=2, shortcut="a")
+    assert isinstance(block.shortcut, ZeroPadShortcut) and count(block.shortcut) == 0
+    x = torch.randn(2, 4, 8, 8)
+    out = block.shortcut(x)
+    assert out.shape == (2, 8, 4, 4)
+    assert torch.equal(out[:, :4], x[:, :, ::2, ::2]) and not out[:, 4:].any()
+
+
+def test_shortcut_b_and_d_project():
+    b = BasicBlock(4, 8, stride=2, shortcut="b").shortcut
+    d = BasicBlock(4, 8, stride=2, shortcut="d").shortcut
+    assert [type(m).__name__ for m in b] == ["Conv2d", "BatchNorm2d"] and b[0].stride == (2, 2)
+    assert [type(m).__name__ for m in d] == ["AvgPool2d", "Conv2d", "BatchNorm2d"] and d[1].stride == (1, 1)
+    x = torch.randn(1, 4, 7, 7)
+    assert b(x).shape == d(x).shape == (1, 8, 4, 4)
+
+
+def test_plain_network_differs_only_by_the_shortcut():
+    torch.manual_seed(0)
+    res = cifar_resnet(20)
+    plain = cifar_resnet(20, residual=False)
+    assert count(res) == count(plain)
+    plain.load_state_dict(res.state_dict())
+    res.eval(), plain.eval()
+    x = torch.randn(2, 3, 32, 32)
+    for block in res.modules():
+        if isinstance(block, BasicBlock):
+            block.shortcut = None  # removing the shortcut by hand gives the plain network
+    assert torch.allclose(res(x), plain(x))
+
+
+def test_grouped_bottleneck_counts_like_the_resnext_formula():
+    block = Bottleneck(256, 256, groups=32, width=128)
+    grouped = block.body[3]
+    assert grouped.groups == 32 and grouped.weight.shape == (128, 4, 3, 3)
+    assert count(grouped) == 128 * 128 * 9 // 32
+
+
+def test_grouped_conv_equals_sum_of_aggregated_paths():
+    torch.manual_seed(0)
+    c, width, groups = 16, 8, 4
+    reduce = nn.Conv2d(c, width, 1, bias=False)
+    grouped = nn.Conv2d(width, width, 3, padding=1, groups=groups, bias=False)
+    expand = nn.Conv2d(width, c, 1, bias=False)
+    x = torch.randn(2, c, 6, 6)
+    grouped_form = expand(grouped(reduce(x)))
+    d = width // groups
+    paths = []
+    for g in range(groups):  # path g: its slice of each conv's weights, [xie2017aggregated] Fig. 3(a)
+        sl = slice(g * d, (g + 1) * d)
+        h = nn.functional.conv2d(x, reduce.weight[sl])
+        h = nn.functional.conv2d(h, grouped.weight[sl], padding=1)
+        paths.append(nn.functional.conv2d(h, expand.weight[:, sl]))
+    assert torch.allclose(grouped_form, sum(paths), atol=1e-5)
+
+
+def test_stochastic_depth_schedule_and_modes():
+    model = cifar_resnet(20, drop_prob=0.5)
+    probs = [m.drop_path.p for m in model.modules() if isinstance(m, BasicBlock)]
+    assert probs[0] == 0 and probs[-1] == pytest.approx(0.5)
+    assert all(a < b for a, b in zip(probs, probs[1:]))
+    block = BasicBlock(4, 4, drop_prob=0.5)
+    x = torch.randn(64, 4, 5, 5)
+    block.train()
+    branch = block.body(x)
+    out = block.drop_path(branch)
+    dropped = (out.flatten(1) == 0).all(1)
+    assert 0 < dropped.sum() < 64  # whole images dropped, others scaled by 1/(1-p)
+    assert torch.allclose(out[~dropped], branch[~dropped] * 2)
+    block.eval()
+    assert torch.equal(block(x), block(x))
+
+
+def test_imagenet_resnet_d_option_and_shapes():
+    with torch.device("meta"):
+        model = create("resnet50_imagenet", num_classes=1000, stem="deep", shortcut="d")
+        assert model(torch.empty(1, 3, 224, 224)).shape == (1, 1000)
+    assert len([m for m in model.stem if isinstance(m, nn.Conv2d)]) == 3
+
+
+def test_cifar_forward_backward_and_input_check():
+    model = create("resnet20")
+    out = model(torch.randn(2, 3, 32, 32))
+    out.sum().backward()
+    assert out.shape == (2, 10)
+    with pytest.raises(ValueError, match="3 input channels"):
+        model(torch.randn(2, 1, 32, 32))
+
+
+@pytest.mark.parametrize("build, message", [
+    (lambda: cifar_resnet(21), "6n\\+2"),
+    (lambda: wide_resnet(27, 10), "6n\\+4"),
+    (lambda: wide_resnet(28, 0), "widening factor"),
+    (lambda: BasicBlock(8, 8, variant="postact"), "unknown block variant"),
+    (lambda: BasicBlock(8, 8, shortcut="c"), "unknown shortcut"),
+    (lambda: BasicBlock(8, 8, dropout=0.3), "wrn"),
+    (lambda: Bottleneck(64, 256, groups=3, width=64), "must divide"),
+    (lambda: BasicBlock(8, 4, stride=2, shortcut="a"), "cannot reduce"),
+    (lambda: BasicBlock(0, 4), "in_channels"),
+])
+def test_invalid_options_raise(build, message):
+    with pytest.raises(ValueError, match=message):
+        build()
