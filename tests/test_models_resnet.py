@@ -150,3 +150,52 @@ def test_cifar_forward_backward_and_input_check():
 def test_invalid_options_raise(build, message):
     with pytest.raises(ValueError, match=message):
         build()
+
+
+def test_blur_filter_sums_to_one_and_is_binomial():
+    from cnnlab.layers.antialias import binomial_filter
+    for size in range(1, 8):
+        assert binomial_filter(size).sum().item() == pytest.approx(1.0)
+    assert torch.allclose(binomial_filter(3) * 16, torch.tensor([[1., 2, 1], [2, 4, 2], [1, 2, 1]]))
+    with pytest.raises(ValueError, match="1 to 7"):
+        binomial_filter(8)
+
+
+def test_blurred_downsampling_of_a_step_edge_shifts_smoothly():
+    from cnnlab.layers.antialias import BlurPool
+
+    def edge(shift):
+        x = torch.zeros(1, 1, 16, 16)
+        x[..., 8 + shift:] = 1.0
+        return x
+
+    def change(pool):
+        a, b = pool(edge(0)), pool(edge(1))  # the edge moves by one pixel
+        return (a - b).abs().max().item()
+
+    naive = nn.Conv2d(1, 1, 1, stride=2, bias=False)
+    nn.init.ones_(naive.weight)
+    blur = BlurPool(1, filter_size=5, stride=2)
+    assert change(naive) == pytest.approx(1.0)  # plain subsampling: a full jump
+    assert change(blur) < 0.5  # blurred: the output moves by a fraction
+    assert blur(edge(0)).shape == (1, 1, 8, 8)
+
+
+def test_antialias_option_keeps_parameters_and_shapes():
+    plain, smooth = create("resnet20"), create("resnet20", antialias=True)
+    assert count(plain) == count(smooth)
+    names = [type(m).__name__ for m in smooth.modules()]
+    assert names.count("BlurPool") == 4  # two downsampling blocks: the body conv and the shortcut
+    assert smooth(torch.randn(2, 3, 32, 32)).shape == (2, 10)
+    with torch.device("meta"):
+        big = create("resnet18_imagenet", num_classes=1000, antialias=True)
+        assert big(torch.empty(1, 3, 224, 224)).shape == (1, 1000)
+    assert type(big.stem[-1]).__name__ == "MaxBlurPool"
+
+
+@pytest.mark.parametrize("name", ["resnet20", "wrn16_4", "preact_resnet18"])
+def test_traceable_by_fx(name):
+    model = create(name, drop_prob=0.2, antialias=True).eval()
+    graph = torch.fx.symbolic_trace(model)
+    x = torch.randn(1, 3, 32, 32)
+    assert torch.allclose(graph(x), model(x))

@@ -12,6 +12,9 @@ identity (no parameters, the CIFAR ResNets of [he2016deep] §4.2), ``"b"`` a 1x1
 average pooling 2x2 then a 1x1 conv (ResNet-D, [he2019bag]). ``residual=False`` drops the shortcut:
 the plain network of the degradation experiment. ``drop_prob`` drops the whole residual branch per
 image in training (stochastic depth [huang2016deep], ``torchvision.ops.StochasticDepth`` "row" mode).
+``antialias=True`` [zhang2019making] makes the strided conv stride 1 followed by a BlurPool, and
+blurs the shortcut before it subsamples; the blur sits right after the conv (the paper puts it
+after the ReLU), so that every variant keeps its norm/activation order.
 
 Departure: in the pre-activation variants the projection shortcut reads the block input ``x``
 itself, not the pre-activated ``relu(bn(x))`` of [he2016identity]; the parameter count is the same.
@@ -22,6 +25,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from torchvision.ops import StochasticDepth
+
+from .antialias import BlurPool
 
 __all__ = ["BasicBlock", "Bottleneck", "ZeroPadShortcut", "BLOCK_VARIANTS", "SHORTCUTS"]
 
@@ -45,12 +50,17 @@ class ZeroPadShortcut(nn.Module):
         return F.pad(x, (0, 0, 0, 0, 0, self.extra))
 
 
-def _shortcut(kind: str, in_channels: int, out_channels: int, stride: int, with_bn: bool) -> nn.Module:
+def _shortcut(kind: str, in_channels: int, out_channels: int, stride: int, with_bn: bool,
+              antialias: bool) -> nn.Module:
     if stride == 1 and in_channels == out_channels:
         return nn.Identity()
+    layers: list[nn.Module] = []
+    if antialias and stride > 1:
+        layers.append(BlurPool(in_channels, stride=stride))
+        stride = 1
     if kind == "a":
-        return ZeroPadShortcut(in_channels, out_channels, stride)
-    layers = []
+        pad = ZeroPadShortcut(in_channels, out_channels, stride)
+        return nn.Sequential(*layers, pad) if layers else pad
     if kind == "d" and stride > 1:
         layers.append(nn.AvgPool2d(stride, stride, ceil_mode=True, count_include_pad=False))
         stride = 1
@@ -64,7 +74,8 @@ class _ResidualBlock(nn.Module):
     """Shared machinery: arrange ``convs`` per ``variant``, add the shortcut, optional stochastic depth."""
 
     def __init__(self, convs: list[nn.Conv2d], in_channels: int, out_channels: int, stride: int,
-                 variant: str, shortcut: str, residual: bool, dropout: float, drop_prob: float):
+                 variant: str, shortcut: str, residual: bool, dropout: float, drop_prob: float,
+                 antialias: bool):
         super().__init__()
         if variant not in BLOCK_VARIANTS:
             raise ValueError(f"unknown block variant {variant!r}; expected one of {BLOCK_VARIANTS}")
@@ -77,21 +88,25 @@ class _ResidualBlock(nn.Module):
         layers: list[nn.Module] = []
         last = len(convs) - 1
         for i, conv in enumerate(convs):
+            if antialias and conv.stride[0] > 1:
+                conv.stride = (1, 1)
+                conv = nn.Sequential(conv, BlurPool(conv.out_channels, stride=stride))
             if variant in ("preact", "wrn"):
-                layers += [nn.BatchNorm2d(conv.in_channels), nn.ReLU(inplace=False)]
+                layers += [nn.BatchNorm2d(_in_channels(conv)), nn.ReLU(inplace=False)]
                 if variant == "wrn" and i == last and dropout > 0:
                     layers.append(nn.Dropout(dropout))
                 layers.append(conv)
             else:
                 if variant == "pyramid" and i == 0:
-                    layers.append(nn.BatchNorm2d(conv.in_channels))
-                layers += [conv, nn.BatchNorm2d(conv.out_channels)]
+                    layers.append(nn.BatchNorm2d(in_channels))
+                layers += [conv, nn.BatchNorm2d(_out_channels(conv))]
                 if i != last:
                     layers.append(nn.ReLU(inplace=False))
         self.body = nn.Sequential(*layers)
         self.drop_path = StochasticDepth(drop_prob, "row")
         self.residual = residual
-        self.shortcut = (_shortcut(shortcut, in_channels, out_channels, stride, with_bn=variant == "original")
+        self.shortcut = (_shortcut(shortcut, in_channels, out_channels, stride, with_bn=variant == "original",
+                                  antialias=antialias)
                          if residual else None)
         self.post_act = nn.ReLU(inplace=False) if variant == "original" else nn.Identity()
 
@@ -100,6 +115,14 @@ class _ResidualBlock(nn.Module):
         if self.shortcut is not None:
             out = out + self.shortcut(x)
         return self.post_act(out)
+
+
+def _in_channels(conv: nn.Module) -> int:
+    return conv[0].in_channels if isinstance(conv, nn.Sequential) else conv.in_channels
+
+
+def _out_channels(conv: nn.Module) -> int:
+    return conv[0].out_channels if isinstance(conv, nn.Sequential) else conv.out_channels
 
 
 def _check_channels(**channels: int) -> None:
@@ -114,11 +137,13 @@ class BasicBlock(_ResidualBlock):
     expansion = 1
 
     def __init__(self, in_channels: int, out_channels: int, stride: int = 1, variant: str = "original",
-                 shortcut: str = "b", residual: bool = True, dropout: float = 0.0, drop_prob: float = 0.0):
+                 shortcut: str = "b", residual: bool = True, dropout: float = 0.0, drop_prob: float = 0.0,
+                 antialias: bool = False):
         _check_channels(in_channels=in_channels, out_channels=out_channels, stride=stride)
         convs = [nn.Conv2d(in_channels, out_channels, 3, stride, 1, bias=False),
                  nn.Conv2d(out_channels, out_channels, 3, 1, 1, bias=False)]
-        super().__init__(convs, in_channels, out_channels, stride, variant, shortcut, residual, dropout, drop_prob)
+        super().__init__(convs, in_channels, out_channels, stride, variant, shortcut, residual, dropout, drop_prob,
+                         antialias)
 
 
 class Bottleneck(_ResidualBlock):
@@ -133,7 +158,7 @@ class Bottleneck(_ResidualBlock):
 
     def __init__(self, in_channels: int, out_channels: int, stride: int = 1, variant: str = "original",
                  shortcut: str = "b", residual: bool = True, dropout: float = 0.0, drop_prob: float = 0.0,
-                 groups: int = 1, width: int | None = None):
+                 antialias: bool = False, groups: int = 1, width: int | None = None):
         width = out_channels // self.expansion if width is None else width
         _check_channels(in_channels=in_channels, out_channels=out_channels, stride=stride, groups=groups, width=width)
         if width % groups:
@@ -141,4 +166,5 @@ class Bottleneck(_ResidualBlock):
         convs = [nn.Conv2d(in_channels, width, 1, bias=False),
                  nn.Conv2d(width, width, 3, stride, 1, groups=groups, bias=False),
                  nn.Conv2d(width, out_channels, 1, bias=False)]
-        super().__init__(convs, in_channels, out_channels, stride, variant, shortcut, residual, dropout, drop_prob)
+        super().__init__(convs, in_channels, out_channels, stride, variant, shortcut, residual, dropout, drop_prob,
+                         antialias)

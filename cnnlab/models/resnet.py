@@ -16,6 +16,7 @@ from collections import OrderedDict
 import torch
 import torch.nn as nn
 
+from ..layers.antialias import MaxBlurPool
 from ..layers.residual import BasicBlock, Bottleneck
 from .base import Network
 from .registry import register
@@ -25,16 +26,16 @@ __all__ = ["ResNet"]
 STEMS = ("imagenet", "cifar", "deep")
 
 
-def _stem(kind: str, channels: int) -> nn.Sequential:
+def _stem(kind: str, channels: int, antialias: bool) -> nn.Sequential:
+    pool = MaxBlurPool(channels) if antialias else nn.MaxPool2d(3, 2, 1)
     if kind == "imagenet":  # 7x7/2 conv, 3x3/2 max-pool [he2016deep]
-        return nn.Sequential(nn.Conv2d(3, channels, 7, 2, 3, bias=False), nn.BatchNorm2d(channels), nn.ReLU(),
-                             nn.MaxPool2d(3, 2, 1))
+        return nn.Sequential(nn.Conv2d(3, channels, 7, 2, 3, bias=False), nn.BatchNorm2d(channels), nn.ReLU(), pool)
     if kind == "deep":  # ResNet-C/D stem [he2019bag]: three 3x3 convs instead of the 7x7
         half = channels // 2
         return nn.Sequential(nn.Conv2d(3, half, 3, 2, 1, bias=False), nn.BatchNorm2d(half), nn.ReLU(),
                              nn.Conv2d(half, half, 3, 1, 1, bias=False), nn.BatchNorm2d(half), nn.ReLU(),
                              nn.Conv2d(half, channels, 3, 1, 1, bias=False), nn.BatchNorm2d(channels), nn.ReLU(),
-                             nn.MaxPool2d(3, 2, 1))
+                             pool)
     if kind == "cifar":  # one 3x3 conv, stride 1, no pooling [he2016deep] §4.2
         return nn.Sequential(nn.Conv2d(3, channels, 3, 1, 1, bias=False), nn.BatchNorm2d(channels), nn.ReLU())
     raise ValueError(f"unknown stem {kind!r}; expected one of {STEMS}")
@@ -48,14 +49,16 @@ class ResNet(Network):
     3x3 conv widths (default ``width // 4``) and ``groups`` its groups (ResNeXt). ``variant``,
     ``shortcut``, ``residual`` and ``dropout`` go to every block (see :mod:`cnnlab.layers.residual`);
     ``drop_prob`` is the stochastic-depth drop probability of the LAST block, growing linearly from
-    0 over the blocks as in [huang2016deep]. Pre-activation variants end with batch norm and ReLU
-    before pooling, as their papers do.
+    0 over the blocks as in [huang2016deep]. ``antialias=True`` [zhang2019making] blurs before every
+    subsampling (max-pool -> MaxBlurPool, strided conv -> conv + BlurPool). Pre-activation variants
+    end with batch norm and ReLU before pooling, as their papers do.
     """
 
     def __init__(self, block: str, depths: list[int], widths: list[int], num_classes: int = 10,
                  stem: str = "cifar", stem_channels: int = 64, variant: str = "original", shortcut: str = "b",
                  residual: bool = True, dropout: float = 0.0, drop_prob: float = 0.0,
-                 inner_widths: list[int] | None = None, groups: int = 1, input_size: int = 32):
+                 inner_widths: list[int] | None = None, groups: int = 1, antialias: bool = False,
+                 input_size: int = 32):
         super().__init__(in_channels=3, min_input_size=input_size // 8 if stem == "cifar" else 32)
         if block not in ("basic", "bottleneck"):
             raise ValueError(f"unknown block {block!r}; expected 'basic' or 'bottleneck'")
@@ -64,7 +67,7 @@ class ResNet(Network):
                              f"length with at least one block per stage")
         if inner_widths is not None and (block != "bottleneck" or len(inner_widths) != len(widths)):
             raise ValueError("inner_widths needs bottleneck blocks and one width per stage")
-        self.stem = _stem(stem, stem_channels)
+        self.stem = _stem(stem, stem_channels, antialias)
         total = sum(depths)
         stages = OrderedDict()
         channels, index = stem_channels, 0
@@ -72,7 +75,8 @@ class ResNet(Network):
             blocks = []
             for b in range(depth):
                 options = dict(stride=2 if (s > 0 and b == 0) else 1, variant=variant, shortcut=shortcut,
-                               residual=residual, dropout=dropout, drop_prob=drop_prob * index / max(total - 1, 1))
+                               residual=residual, dropout=dropout, drop_prob=drop_prob * index / max(total - 1, 1),
+                               antialias=antialias)
                 if block == "basic":
                     blocks.append(BasicBlock(channels, width, **options))
                 else:
