@@ -199,3 +199,58 @@ def test_traceable_by_fx(name):
     graph = torch.fx.symbolic_trace(model)
     x = torch.randn(1, 3, 32, 32)
     assert torch.allclose(graph(x), model(x))
+
+
+def test_survival_probabilities_decay_linearly_to_p_last():
+    from cnnlab.layers.regularizers import survival_probabilities
+    probs = survival_probabilities(4, p_last=0.5)
+    assert probs == pytest.approx([0.875, 0.75, 0.625, 0.5])
+    with pytest.raises(ValueError, match="p_last"):
+        survival_probabilities(4, p_last=0.0)
+
+
+def test_swapout_masks_units_in_training_and_uses_expectation_in_eval():
+    from cnnlab.layers.regularizers import Swapout
+    swap = Swapout(0.5, 0.5)
+    x, fx = torch.ones(2, 4, 8, 8), 2 * torch.ones(2, 4, 8, 8)
+    values = set(swap(x, fx).unique().tolist())
+    assert values == {0.0, 1.0, 2.0, 3.0}  # every unit draws its own Θ1, Θ2
+    swap.eval()
+    assert torch.equal(swap(x, fx), torch.full_like(x, 1.5))
+    with pytest.raises(ValueError, match="p_identity"):
+        Swapout(1.5, 0.5)
+
+
+def test_shake_shake_gradient_differs_from_forward_mix():
+    from cnnlab.layers.regularizers import ShakeShake
+    torch.manual_seed(0)
+    shake = ShakeShake()
+    a = torch.zeros(8, 1, 2, 2, requires_grad=True)
+    b = torch.ones(8, 1, 2, 2, requires_grad=True)
+    out = shake(a, b)
+    alpha = 1 - out[:, 0, 0, 0]  # out = α·0 + (1-α)·1
+    assert torch.allclose(out, (1 - alpha).view(-1, 1, 1, 1).expand_as(out))  # one α per image
+    out.sum().backward()
+    beta = a.grad[:, 0, 0, 0]
+    assert torch.allclose(a.grad + b.grad, torch.ones_like(a.grad))  # β and 1-β
+    assert not torch.allclose(alpha, beta)  # backward draws its own coefficient
+    shake.eval()
+    assert torch.equal(shake(a, b), torch.full_like(a, 0.5))
+
+
+def test_shake_drop_train_stochastic_eval_expectation():
+    from cnnlab.layers.regularizers import ShakeDrop
+    torch.manual_seed(0)
+    drop = ShakeDrop(p_survive=0.5)
+    x = torch.ones(256, 1, 1, 1, requires_grad=True)
+    out = drop(x)
+    scales = out.flatten().detach()
+    kept = scales == 1.0
+    assert 0 < kept.sum() < 256 and (scales[~kept] >= -1).all() and (scales[~kept] <= 1).all()
+    out.sum().backward()
+    grads = x.grad.flatten()
+    assert torch.equal(grads[kept], torch.ones(int(kept.sum())))
+    assert (grads[~kept] >= 0).all() and not torch.allclose(grads[~kept], scales[~kept])
+    drop.eval()
+    assert torch.equal(drop(x), x * 0.5)  # p + (1-p)·E[α] = 0.5 + 0.5·0
+    assert torch.allclose(ShakeDrop(0.5, (0.0, 1.0)).eval()(x), x * 0.75)
