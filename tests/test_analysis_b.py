@@ -1,0 +1,104 @@
+"""Analysis toolkit B: features, regularizer masks, AGC ratios, signal propagation, Pareto front."""
+import matplotlib
+import pytest
+import torch
+import torch.nn as nn
+
+from cnnlab.analysis import (activation_maximization, feature_maps, first_layer_filters, misclassified,
+                             regularizer_masks, signal_propagation, unitwise_ratios)
+from cnnlab.viz import pareto_front, plot_tradeoff
+
+matplotlib.use("Agg")
+
+
+def small_cnn():
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.Conv2d(8, 4, 3, padding=1), nn.ReLU(),
+                         nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 3))
+
+
+def test_first_filters_and_feature_maps_shapes():
+    model = small_cnn()
+    assert first_layer_filters(model).shape == (8, 3, 3, 3)
+    maps = feature_maps(model, torch.rand(2, 3, 16, 16), ["1", "3"])
+    assert maps["1"].shape == (2, 8, 16, 16) and maps["3"].shape == (2, 4, 16, 16)
+    with pytest.raises(KeyError, match="the layers are"):
+        feature_maps(model, torch.rand(2, 3, 16, 16), ["conv9"])
+    with pytest.raises(ValueError, match=r"\(N, 3, H, W\)"):
+        feature_maps(model, torch.rand(3, 16, 16), ["1"])
+
+
+def test_activation_maximization_increases_target():
+    _, history = activation_maximization(small_cnn(), "3", channel=1, size=16, steps=25, lr=0.05)
+    assert history[-1] > history[0]
+
+
+def test_misclassified_are_wrong():
+    model = small_cnn()
+    data = [(torch.rand(8, 3, 8, 8), torch.randint(0, 3, (8,))) for _ in range(3)]
+    images, true, pred = misclassified(model, data, k=5)
+    assert len(images) == len(true) == len(pred) <= 5 and (true != pred).all()
+
+
+def test_mask_drop_fractions():
+    masks = regularizer_masks(torch.rand(8, 3, 32, 32), p=0.3, block_size=7, seed=1)
+    assert abs(1 - masks["dropout"].mean().item() - 0.3) < 0.03
+    assert abs(1 - masks["random_erasing"].mean().item() - 0.3) < 0.03
+    for cut in masks["cutout"]:  # exactly one 7x7 square per image
+        rows, cols = torch.nonzero(cut == 0, as_tuple=True)
+        assert len(rows) == 49 and rows.max() - rows.min() == 6 and cols.max() - cols.min() == 6
+    assert (1 - masks["dropblock"]).sum() > 0
+    with pytest.raises(ValueError, match="p must lie"):
+        regularizer_masks(torch.rand(1, 3, 8, 8), p=1.5, block_size=3)
+
+
+def test_dropblock_blocks_are_squares():
+    dropped = 1 - regularizer_masks(torch.rand(4, 3, 32, 32), p=0.1, block_size=5, seed=0)["dropblock"]
+    pooled = -nn.functional.max_pool2d(-nn.functional.pad(dropped[:, None], (2, 2, 2, 2)), 5, 1)
+    covered = nn.functional.max_pool2d(nn.functional.pad(pooled, (2, 2, 2, 2)), 5, 1)[:, 0]
+    assert dropped.sum() > 0 and torch.equal(covered * dropped, dropped)  # each dropped pixel in a full 5x5
+
+
+def test_unitwise_ratios_by_hand():
+    layer = nn.Linear(2, 2, bias=False)
+    with torch.no_grad():
+        layer.weight.copy_(torch.tensor([[3.0, 4.0], [1.0, 0.0]]))
+    layer(torch.tensor([[1.0, 2.0]])).sum().backward()  # grad of each row = [1, 2]
+    ratios = unitwise_ratios(layer)["weight"]
+    assert torch.allclose(ratios, torch.tensor([5 ** 0.5 / 5, 5 ** 0.5 / 1]))
+
+
+class Block(nn.Module):
+    def __init__(self, width, bn):
+        super().__init__()
+        self.body = nn.Sequential(nn.BatchNorm2d(width) if bn else nn.Identity(), nn.ReLU(),
+                                  nn.Conv2d(width, width, 3, padding=1))
+
+    def forward(self, x):
+        return x + self.body(x)
+
+
+def test_signal_propagation_grows_without_bn_bounded_with_bn():
+    torch.manual_seed(0)
+    x = torch.randn(8, 8, 8, 8)
+    for bn in (False, True):
+        net = nn.Sequential(*[Block(8, bn) for _ in range(12)])
+        for m in net.modules():
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
+        stats = signal_propagation(net.train(), x, [str(i) for i in range(12)])
+        var = stats["var"]
+        if bn:
+            assert var[-1] < 20  # BN keeps the residual branch at unit variance: linear growth at most
+        else:
+            assert var[-1] > 10 * var[0]  # roughly doubles per block without normalization
+    with pytest.raises(KeyError):
+        signal_propagation(net, x, ["nope"])
+
+
+def test_pareto_front_hand_made():
+    points = [dict(name="a", flops=1, accuracy=0.5), dict(name="b", flops=2, accuracy=0.7),
+              dict(name="c", flops=3, accuracy=0.6), dict(name="d", flops=4, accuracy=0.8)]
+    assert [p["name"] for p in pareto_front(points, "flops", "accuracy")] == ["a", "b", "d"]
+    fig = plot_tradeoff(points)
+    assert fig.axes and len(fig.axes[0].lines) == 1
