@@ -102,3 +102,24 @@ def test_pareto_front_hand_made():
     assert [p["name"] for p in pareto_front(points, "flops", "accuracy")] == ["a", "b", "d"]
     fig = plot_tradeoff(points)
     assert fig.axes and len(fig.axes[0].lines) == 1
+
+
+def test_images_and_filter_plots():
+    from cnnlab.viz import plot_feature_maps, plot_filters, sample_photos, show_images
+    photos = sample_photos(32)
+    assert photos.shape == (1, 3, 32, 32) and 0 <= photos.min() and photos.max() <= 1
+    assert len(show_images(photos, [0], ["cat"]).axes) == 1
+    assert len(plot_filters(first_layer_filters(small_cnn())).axes) == 8
+    assert len(plot_feature_maps(torch.rand(4, 5, 5)).axes) == 4
+    with pytest.raises(ValueError, match="C_out"):
+        plot_filters(torch.rand(3, 3))
+
+
+def test_filter_explorer_reacts_and_has_png():
+    from cnnlab.widgets.filters import filter_explorer
+    explorer = filter_explorer(small_cnn(), torch.rand(2, 3, 16, 16))
+    before = explorer.redraws
+    explorer.set(channel=3)
+    explorer.set(layer="2")
+    assert explorer.redraws >= before + 2
+    assert "image/png" in explorer._repr_mimebundle_()

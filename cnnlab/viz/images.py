@@ -1,0 +1,81 @@
+"""Image grids: sample photographs that ship offline, image grids with labels, filters and feature maps."""
+from __future__ import annotations
+
+import math
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+import torch.nn.functional as F
+from matplotlib import cbook
+
+from .receptive_field import image_for_display
+
+__all__ = ["sample_photos", "show_images", "plot_filters", "plot_feature_maps"]
+
+_PHOTOS = ("grace_hopper.jpg",)
+
+
+def sample_photos(size: int | None = 32) -> torch.Tensor:
+    """matplotlib's bundled photograph(s) as a float batch ``(N, 3, size, size)`` in [0, 1] (no download);
+    ``size=None`` keeps the original resolution."""
+    photos = []
+    for name in _PHOTOS:
+        with cbook.get_sample_data(name) as file:
+            array = plt.imread(file, format=name.rsplit(".", 1)[1])
+        image = torch.from_numpy(np.asarray(array)[..., :3].copy()).permute(2, 0, 1).float()
+        image = image / 255 if image.max() > 1 else image
+        if size is not None:
+            image = F.interpolate(image[None], size=(size, size), mode="bilinear", antialias=True,
+                                  align_corners=False)[0]
+        photos.append(image.clamp(0, 1))
+    return torch.stack(photos)
+
+
+def _grid(n: int, columns: int | None = None):
+    columns = columns or min(n, 8)
+    rows = math.ceil(n / columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(1.3 * columns, 1.3 * rows), squeeze=False)
+    for ax in axes.flat:
+        ax.set_axis_off()
+    return fig, axes.flat
+
+
+def show_images(images: torch.Tensor, labels=None, classes: list[str] | None = None, columns: int | None = None):
+    """A grid of ``images`` ``(N, C, H, W)``, titled by ``labels`` (class names when ``classes`` is given)."""
+    fig, axes = _grid(len(images), columns)
+    for i, (ax, image) in enumerate(zip(axes, images)):
+        ax.imshow(image_for_display(image))
+        if labels is not None:
+            label = int(labels[i])
+            ax.set_title(classes[label] if classes else str(label), fontsize=8)
+    return fig
+
+
+def plot_filters(weights: torch.Tensor, per_filter_norm: bool = True, columns: int | None = None):
+    """Conv filters ``(C_out, 3, k, k)`` as small RGB images (``C_in != 3``: channel 0 in gray). With
+    ``per_filter_norm`` each filter is stretched to [0, 1] on its own, else all share one scale."""
+    if weights.dim() != 4:
+        raise ValueError(f"weights must be shaped (C_out, C_in, k, k), got {tuple(weights.shape)}")
+    w = weights.detach().float().cpu()
+    w = w if w.shape[1] == 3 else w[:, :1].expand(-1, 3, -1, -1)
+    dims = (1, 2, 3) if per_filter_norm else (0, 1, 2, 3)
+    low, high = w.amin(dim=dims, keepdim=True), w.amax(dim=dims, keepdim=True)
+    w = (w - low) / (high - low).clamp_min(1e-8)
+    fig, axes = _grid(len(w), columns)
+    for ax, f in zip(axes, w):
+        ax.imshow(f.permute(1, 2, 0).numpy(), interpolation="nearest")
+    return fig
+
+
+def plot_feature_maps(maps: torch.Tensor, columns: int | None = None, limit: int = 32):
+    """The channels of one feature map ``(C, H, W)`` (or ``(1, C, H, W)``), the first ``limit`` of them."""
+    maps = maps.detach().cpu()
+    maps = maps[0] if maps.dim() == 4 else maps
+    if maps.dim() != 3:
+        raise ValueError(f"maps must be shaped (C, H, W) or (1, C, H, W), got {tuple(maps.shape)}")
+    fig, axes = _grid(min(len(maps), limit), columns)
+    for c, ax in enumerate(axes):
+        ax.imshow(maps[c], cmap="viridis")
+        ax.set_title(str(c), fontsize=7)
+    return fig
