@@ -123,3 +123,16 @@ def test_filter_explorer_reacts_and_has_png():
     explorer.set(layer="2")
     assert explorer.redraws >= before + 2
     assert "image/png" in explorer._repr_mimebundle_()
+
+
+def test_mixup_and_cutmix_soft_labels():
+    from cnnlab.analysis import mixed_samples
+    images, labels = torch.rand(4, 3, 16, 16) + torch.arange(4.0)[:, None, None, None], torch.arange(4)
+    mixed, soft = mixed_samples(images, labels, num_classes=4, method="cutmix", seed=3)
+    assert torch.allclose(soft.sum(1), torch.ones(4))
+    pasted = (mixed != images).any(1).float().mean((1, 2))  # share of pixels taken from another image
+    assert torch.allclose(soft[torch.arange(4), labels], 1 - pasted, atol=1e-6)
+    mixed, soft = mixed_samples(images, labels, num_classes=4, method="mixup", seed=3)
+    assert torch.allclose(soft.sum(1), torch.ones(4))
+    with pytest.raises(ValueError, match="mixup, cutmix"):
+        mixed_samples(images, labels, 4, method="blend")

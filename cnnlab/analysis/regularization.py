@@ -9,7 +9,7 @@ from torchvision.transforms import v2
 
 from .features import check_images
 
-__all__ = ["regularizer_masks", "unitwise_ratios"]
+__all__ = ["regularizer_masks", "unitwise_ratios", "mixed_samples"]
 
 
 def regularizer_masks(images: torch.Tensor, p: float = 0.25, block_size: int = 7,
@@ -53,3 +53,15 @@ def unitwise_ratios(model: nn.Module) -> dict[str, torch.Tensor]:
     if not ratios:
         raise ValueError("no weight has a gradient; run loss.backward() first")
     return ratios
+
+
+def mixed_samples(images: torch.Tensor, labels: torch.Tensor, num_classes: int, method: str = "mixup",
+                  alpha: float = 1.0, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """A batch mixed by torchvision's ``v2.MixUp`` or ``v2.CutMix`` (each image with its neighbour in the
+    batch) and the soft labels ``(N, num_classes)`` that go with it (each row sums to 1)."""
+    images = check_images(images)
+    mixers = {"mixup": v2.MixUp, "cutmix": v2.CutMix}
+    if method not in mixers:
+        raise ValueError(f"method must be one of {', '.join(mixers)}, got {method!r}")
+    torch.manual_seed(seed)
+    return mixers[method](alpha=alpha, num_classes=num_classes)(images, labels)
