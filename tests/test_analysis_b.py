@@ -136,3 +136,15 @@ def test_mixup_and_cutmix_soft_labels():
     assert torch.allclose(soft.sum(1), torch.ones(4))
     with pytest.raises(ValueError, match="mixup, cutmix"):
         mixed_samples(images, labels, 4, method="blend")
+
+
+def test_compare_explorer_reacts_and_has_png():
+    from cnnlab.widgets.compare import compare_explorer
+    results = [dict(name=n, accuracy=a, flops=f, params=p) for n, a, f, p in
+               [("a", 0.5, 1e6, 1e4), ("b", 0.7, 2e6, 3e4), ("c", 0.6, 3e6, 2e4)]]
+    explorer = compare_explorer(results)
+    before = explorer.redraws
+    explorer.set(x="params")
+    explorer.set(models=("a", "b"))
+    assert explorer.redraws == before + 2
+    assert "image/png" in explorer._repr_mimebundle_()
