@@ -148,3 +148,29 @@ def test_compare_explorer_reacts_and_has_png():
     explorer.set(models=("a", "b"))
     assert explorer.redraws == before + 2
     assert "image/png" in explorer._repr_mimebundle_()
+
+
+def test_shake_shake_mix_uses_one_alpha_per_image():
+    from cnnlab.analysis import shake_shake_mix
+    a, b = torch.rand(5, 3, 4, 4), torch.rand(5, 3, 4, 4)
+    mixed, alpha = shake_shake_mix(a, b, seed=2)
+    assert alpha.shape == (5,) and ((0 <= alpha) & (alpha <= 1)).all() and alpha.unique().numel() == 5
+    assert torch.allclose(mixed, alpha[:, None, None, None] * a + (1 - alpha[:, None, None, None]) * b)
+    with pytest.raises(ValueError, match="same shape"):
+        shake_shake_mix(a, b[:2])
+
+
+def test_regularizer_explorer_reacts_to_each_control_and_has_png():
+    from cnnlab.widgets import REGULARIZERS, regularizer_explorer
+    explorer = regularizer_explorer(torch.rand(4, 3, 16, 16), classes=["a", "b", "c", "d"])
+    before = explorer.redraws
+    explorer.set(p=0.4)
+    explorer.set(size=5)
+    explorer.set(seed=3)
+    for method in REGULARIZERS:
+        explorer.set(method=method)
+    explorer.set(alpha=0.5)
+    assert explorer.redraws == before + 4 + len(REGULARIZERS)  # starts at DropBlock, left by "dropout"
+    assert "image/png" in explorer._repr_mimebundle_()
+    with pytest.raises(ValueError, match="at least 2 images"):
+        regularizer_explorer(torch.rand(1, 3, 16, 16))

@@ -1,4 +1,5 @@
-"""Regularizers made visible: which pixels dropout, DropBlock, Cutout and Random Erasing remove, and the
+"""Regularizers made visible: which pixels dropout, DropBlock, Cutout and Random Erasing remove, mixup and
+CutMix samples, Shake-Shake's per-image α, label smoothing's penultimate-layer clusters, and the
 gradient-to-weight ratios that adaptive gradient clipping (AGC) looks at."""
 from __future__ import annotations
 
@@ -7,9 +8,10 @@ import torch.nn as nn
 from torchvision.ops import drop_block2d
 from torchvision.transforms import v2
 
+from ..layers.regularizers import ShakeShake
 from .features import check_images
 
-__all__ = ["regularizer_masks", "unitwise_ratios", "mixed_samples"]
+__all__ = ["regularizer_masks", "unitwise_ratios", "mixed_samples", "shake_shake_mix", "penultimate_projection"]
 
 
 def regularizer_masks(images: torch.Tensor, p: float = 0.25, block_size: int = 7,
@@ -65,3 +67,72 @@ def mixed_samples(images: torch.Tensor, labels: torch.Tensor, num_classes: int, 
         raise ValueError(f"method must be one of {', '.join(mixers)}, got {method!r}")
     torch.manual_seed(seed)
     return mixers[method](alpha=alpha, num_classes=num_classes)(images, labels)
+
+
+def shake_shake_mix(a: torch.Tensor, b: torch.Tensor, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Two branch outputs ``a``, ``b`` (same shape, batch first) mixed by :class:`cnnlab.layers.ShakeShake`
+    in training mode, ``α a + (1 - α) b`` with one α ~ U(0, 1) per image [gastaldi2017shake], and the α
+    drawn, shaped ``(N,)``. α is read off by mixing ones with zeros under the same seed."""
+    if a.shape != b.shape or a.dim() < 1:
+        raise ValueError(f"a and b must be batches of the same shape, got {tuple(a.shape)} and {tuple(b.shape)}")
+    shake = ShakeShake().train()
+    torch.manual_seed(seed)
+    mixed = shake(a, b)
+    torch.manual_seed(seed)
+    alpha = shake(torch.ones_like(a), torch.zeros_like(b))
+    return mixed, alpha.flatten(1)[:, 0]
+
+
+def _last_linear(model: nn.Module) -> str:
+    names = [name for name, m in model.named_modules() if isinstance(m, nn.Linear)]
+    if not names:
+        raise ValueError(f"{type(model).__name__} has no nn.Linear classifier; pass layer=")
+    return names[-1]
+
+
+@torch.no_grad()
+def penultimate_projection(model: nn.Module, data, classes: tuple[int, int, int] = (0, 1, 2),
+                           layer: str | None = None, per_class: int = 100) -> dict[str, torch.Tensor]:
+    """Penultimate-layer activations of three ``classes`` projected onto the plane through their templates
+    (the classifier rows ``w_k``), as in Fig. 1 of [muller2019does]: label smoothing pulls each class into a
+    tight cluster at equal distance from the others.
+
+    ``data``: an iterable of ``(images, labels)`` batches; ``layer``: the name of the classifier
+    ``nn.Linear`` (default: the last one), whose input is the penultimate activation. Returns ``points``
+    ``(M, 2)``, their ``labels`` ``(M,)`` and the three ``templates`` ``(3, 2)`` (origin: their centroid).
+    """
+    if len(classes) != 3 or len(set(classes)) != 3:
+        raise ValueError(f"classes must be three different class indices, got {classes!r}")
+    layer = layer or _last_linear(model)
+    modules = dict(model.named_modules())
+    if layer not in modules or not isinstance(modules[layer], nn.Linear):
+        linears = [n for n, m in modules.items() if isinstance(m, nn.Linear)]
+        raise KeyError(f"no nn.Linear layer {layer!r}; the linear layers are: {', '.join(linears)}")
+    classifier = modules[layer]
+    if max(classes) >= classifier.out_features or min(classes) < 0:
+        raise ValueError(f"classes must lie in [0, {classifier.out_features - 1}], got {classes!r}")
+    captured: list[torch.Tensor] = []
+    handle = classifier.register_forward_pre_hook(lambda _m, inputs: captured.append(inputs[0].detach()))
+    wanted = torch.tensor(classes)
+    features, labels = [], []
+    model.eval()
+    try:
+        for images, targets in data:
+            captured.clear()
+            model(check_images(images))
+            keep = torch.isin(targets, wanted)
+            features.append(captured[-1][keep].flatten(1))
+            labels.append(targets[keep])
+            if all((torch.cat(labels) == c).sum() >= per_class for c in classes):
+                break
+    finally:
+        handle.remove()
+    if not features:
+        raise ValueError("data yielded no batches")
+    features, labels = torch.cat(features), torch.cat(labels)
+    chosen = torch.cat([torch.nonzero(labels == c)[:per_class, 0] for c in classes])
+    templates = classifier.weight.detach()[wanted]
+    origin = templates.mean(0)
+    basis, _ = torch.linalg.qr((templates[1:] - templates[0]).T)  # orthonormal basis (D, 2) of the plane
+    return {"points": (features[chosen] - origin) @ basis, "labels": labels[chosen],
+            "templates": (templates - origin) @ basis}

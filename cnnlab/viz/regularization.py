@@ -1,0 +1,109 @@
+"""Figures of regularizers: dropped pixels, mixed images with their soft labels, Shake-Shake's α, stochastic
+depth's survival probabilities, label smoothing's clusters and AGC's gradient-to-weight ratios."""
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+
+from .receptive_field import image_for_display
+
+__all__ = ["plot_regularizer_masks", "plot_mixed_samples", "plot_shake_shake", "plot_survival",
+           "plot_penultimate_projection", "plot_unitwise_ratios"]
+
+_METHOD_TITLES = {"dropout": "dropout", "dropblock": "DropBlock", "cutout": "Cutout",
+                  "random_erasing": "Random Erasing"}
+
+
+def _image_row(axes, images, titles):
+    for ax, image, title in zip(axes, images, titles):
+        ax.imshow(image_for_display(image), interpolation="nearest")
+        ax.set_title(title, fontsize=8)
+        ax.set_axis_off()
+
+
+def plot_regularizer_masks(images: torch.Tensor, masks: dict[str, torch.Tensor], count: int = 4):
+    """One row per method of :func:`cnnlab.analysis.regularizer_masks`: the first ``count`` images with
+    their dropped pixels set to zero, titled by the share dropped."""
+    count = min(count, len(images))
+    fig, axes = plt.subplots(len(masks) + 1, count, figsize=(1.6 * count, 1.7 * (len(masks) + 1)), squeeze=False)
+    _image_row(axes[0], images[:count], ["original"] * count)
+    for row, (method, mask) in zip(axes[1:], masks.items()):
+        kept = images[:count].float() * mask[:count, None]
+        titles = [f"{_METHOD_TITLES.get(method, method)}: {1 - m.mean().item():.0%}" for m in mask[:count]]
+        _image_row(row, kept, titles)
+    fig.tight_layout()
+    return fig
+
+
+def _label_text(soft: torch.Tensor, classes: list[str] | None) -> str:
+    weights, indices = soft.topk(min(2, len(soft)))
+    parts = [f"{w:.2f} {classes[i] if classes else i}" for w, i in zip(weights.tolist(), indices.tolist()) if w > 0]
+    return "\n".join(parts)
+
+
+def plot_mixed_samples(mixed: torch.Tensor, soft_labels: torch.Tensor, classes: list[str] | None = None,
+                       count: int = 4):
+    """Mixed images (mixup or CutMix) titled by the two largest weights of their soft labels."""
+    count = min(count, len(mixed))
+    fig, axes = plt.subplots(1, count, figsize=(1.8 * count, 2.2), squeeze=False)
+    _image_row(axes[0], mixed[:count], [_label_text(s, classes) for s in soft_labels[:count]])
+    fig.tight_layout()
+    return fig
+
+
+def plot_shake_shake(a: torch.Tensor, b: torch.Tensor, mixed: torch.Tensor, alpha: torch.Tensor, count: int = 4):
+    """Columns per image: branch ``a``, branch ``b`` and their Shake-Shake mix ``α a + (1 - α) b``."""
+    count = min(count, len(a))
+    fig, axes = plt.subplots(3, count, figsize=(1.6 * count, 5.2), squeeze=False)
+    _image_row(axes[0], a[:count], ["branch a"] * count)
+    _image_row(axes[1], b[:count], ["branch b"] * count)
+    _image_row(axes[2], mixed[:count], [f"α = {x:.2f}" for x in alpha[:count].tolist()])
+    fig.tight_layout()
+    return fig
+
+
+def plot_survival(probabilities: list[float], ax=None):
+    """Bars of the survival probability of each residual block (stochastic depth's linear decay rule)."""
+    fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(6, 3))
+    blocks = np.arange(1, len(probabilities) + 1)
+    ax.bar(blocks, probabilities, color="tab:blue")
+    ax.set_ylim(0, 1.05)
+    ax.set_xlabel("residual block l")
+    ax.set_ylabel("survival probability $p_l$")
+    ax.set_title(f"$p_l = 1 - l/L\\,(1 - p_L)$, L = {len(probabilities)}, $p_L$ = {probabilities[-1]:.2f}")
+    return fig
+
+
+def plot_penultimate_projection(projections: dict[str, dict], classes: list[str] | None = None):
+    """One scatter per entry of ``projections`` (title -> :func:`cnnlab.analysis.penultimate_projection`),
+    e.g. ``{"no smoothing": ..., "label smoothing 0.1": ...}``: points by class, templates as stars."""
+    fig, axes = plt.subplots(1, len(projections), figsize=(4 * len(projections), 4), squeeze=False)
+    for ax, (title, projection) in zip(axes[0], projections.items()):
+        points, labels = projection["points"], projection["labels"]
+        for k, label in enumerate(labels.unique().tolist()):
+            chosen = points[labels == label]
+            name = classes[label] if classes else str(label)
+            ax.scatter(chosen[:, 0], chosen[:, 1], s=6, alpha=0.6, color=f"C{k}", label=name)
+        templates = projection["templates"]
+        ax.scatter(templates[:, 0], templates[:, 1], marker="*", s=180, color="black", label="templates")
+        ax.set_title(title, fontsize=10)
+        ax.set_aspect("equal", adjustable="datalim")
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def plot_unitwise_ratios(ratios: dict[str, torch.Tensor], clip: float | None = 0.01, ax=None):
+    """Histogram of the unit-wise ratios ``||G||/||W||`` (all layers pooled, log scale), with AGC's clipping
+    threshold ``clip`` marked: units to its right have their gradient scaled down."""
+    fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(6, 3))
+    values = torch.cat([r.flatten() for r in ratios.values()]).clamp_min(1e-12).log10().numpy()
+    ax.hist(values, bins=40, color="tab:blue")
+    if clip is not None:
+        share = float((values > np.log10(clip)).mean())
+        ax.axvline(np.log10(clip), color="tab:red", label=f"clip = {clip} ({share:.0%} of units clipped)")
+        ax.legend(fontsize=8)
+    ax.set_xlabel("log10 ||G|| / ||W|| per unit")
+    ax.set_ylabel("units")
+    return fig

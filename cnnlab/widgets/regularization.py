@@ -1,0 +1,51 @@
+"""Explorer: pick a regularizer and its strength; see what it does to real images."""
+from __future__ import annotations
+
+import ipywidgets as widgets
+import torch
+
+from ..analysis.features import check_images
+from ..analysis.regularization import mixed_samples, regularizer_masks, shake_shake_mix
+from ..viz.regularization import plot_mixed_samples, plot_regularizer_masks, plot_shake_shake
+from .base import Explorer
+
+__all__ = ["regularizer_explorer", "REGULARIZERS"]
+
+REGULARIZERS = {"dropout": "dropout", "DropBlock": "dropblock", "Cutout": "cutout",
+                "Random Erasing": "random_erasing", "mixup": "mixup", "CutMix": "cutmix",
+                "Shake-Shake α": "shake_shake"}
+
+
+def regularizer_explorer(images: torch.Tensor, labels: torch.Tensor | None = None,
+                         classes: list[str] | None = None, count: int = 4) -> Explorer:
+    """Dropdown of the method (:data:`REGULARIZERS`); sliders for the drop probability ``p`` (dropout,
+    DropBlock, Random Erasing), the square ``size`` (DropBlock, Cutout), mixup/CutMix's Beta(``alpha``,
+    ``alpha``) and the random ``seed``. Shake-Shake mixes each image with the next one as its two
+    "branches". ``labels`` (default: each image its own class) name the soft labels of mixup and CutMix."""
+    images = check_images(images)
+    if len(images) < 2:
+        raise ValueError(f"give at least 2 images (mixing needs pairs), got {len(images)}")
+    labels = torch.arange(len(images)) if labels is None else torch.as_tensor(labels)
+    num_classes = len(classes) if classes else int(labels.max()) + 1
+    shown = images[:count]
+    largest = min(images.shape[-2:])
+    largest -= 1 - largest % 2  # DropBlock needs an odd size
+    method = widgets.Dropdown(options=list(REGULARIZERS), value="DropBlock", description="method")
+    p = widgets.FloatSlider(value=0.2, min=0.0, max=0.9, step=0.05, description="p")
+    size = widgets.IntSlider(value=min(7, largest), min=1, max=largest, step=2, description="size")
+    alpha = widgets.FloatSlider(value=1.0, min=0.1, max=4.0, step=0.1, description="alpha")
+    seed = widgets.IntSlider(value=0, min=0, max=20, description="seed")
+
+    def draw(method, p, size, alpha, seed):
+        kind = REGULARIZERS[method]
+        if kind in ("mixup", "cutmix"):
+            mixed, soft = mixed_samples(images, labels, num_classes, method=kind, alpha=alpha, seed=seed)
+            return plot_mixed_samples(mixed, soft, classes, count)
+        if kind == "shake_shake":
+            partners = shown.roll(-1, dims=0)
+            mixed, alphas = shake_shake_mix(shown, partners, seed=seed)
+            return plot_shake_shake(shown, partners, mixed, alphas, count)
+        masks = regularizer_masks(shown, p=p, block_size=size, seed=seed)
+        return plot_regularizer_masks(shown, {kind: masks[kind]}, count)
+
+    return Explorer("Regularizers", {"method": method, "p": p, "size": size, "alpha": alpha, "seed": seed}, draw)
