@@ -254,3 +254,24 @@ def test_shake_drop_train_stochastic_eval_expectation():
     drop.eval()
     assert torch.equal(drop(x), x * 0.5)  # p + (1-p)·E[α] = 0.5 + 0.5·0
     assert torch.allclose(ShakeDrop(0.5, (0.0, 1.0)).eval()(x), x * 0.75)
+
+
+def test_dropblock_option_sits_in_the_last_two_stages_only():
+    from cnnlab.layers.regularizers import DropBlock2d
+    model = cifar_resnet(20, dropblock=0.3)
+    where = {name.split(".")[1] for name, m in model.named_modules() if isinstance(m, DropBlock2d)}
+    assert where == {"stage2", "stage3"}
+    drop = model.stages.stage3[-1]
+    assert drop.block_size == 3 and drop.p == 0.3
+    torch.manual_seed(0)
+    x = torch.ones(4, 2, 8, 8)
+    drop.train()
+    zeros = drop(x) == 0
+    assert zeros.any() and not zeros.all()
+    drop.eval()
+    assert torch.equal(drop(x), x)
+    model.eval()
+    y = torch.randn(2, 3, 32, 32)
+    assert torch.equal(model(y), model(y))
+    with pytest.raises(ValueError, match="dropblock"):
+        cifar_resnet(20, dropblock=1.0)

@@ -16,6 +16,8 @@ from collections import OrderedDict
 import torch
 import torch.nn as nn
 
+from torchvision.ops import DropBlock2d
+
 from ..layers.antialias import MaxBlurPool
 from ..layers.residual import BasicBlock, Bottleneck
 from .base import Network
@@ -52,13 +54,20 @@ class ResNet(Network):
     0 over the blocks as in [huang2016deep]. ``antialias=True`` [zhang2019making] blurs before every
     subsampling (max-pool -> MaxBlurPool, strided conv -> conv + BlurPool). Pre-activation variants
     end with batch norm and ReLU before pooling, as their papers do.
+
+    ``dropblock`` [ghiasi2018dropblock] is the drop probability of a ``torchvision.ops.DropBlock2d``
+    placed after every block of the last two stages (the paper's groups 3 and 4 of ResNet-50), with
+    square blocks of side ``dropblock_size`` (default 7 as the paper's ImageNet setting, 3 with the
+    CIFAR stem, whose last maps are 8x8 or 4x4). Departures: the paper drops after every conv and
+    on the shortcut too, and ramps the probability up during training; here it drops the block
+    output only, at a fixed probability (a training loop may change ``module.p``).
     """
 
     def __init__(self, block: str, depths: list[int], widths: list[int], num_classes: int = 10,
                  stem: str = "cifar", stem_channels: int = 64, variant: str = "original", shortcut: str = "b",
                  residual: bool = True, dropout: float = 0.0, drop_prob: float = 0.0,
                  inner_widths: list[int] | None = None, groups: int = 1, antialias: bool = False,
-                 input_size: int = 32):
+                 dropblock: float = 0.0, dropblock_size: int | None = None, input_size: int = 32):
         super().__init__(in_channels=3, min_input_size=input_size // 8 if stem == "cifar" else 32)
         if block not in ("basic", "bottleneck"):
             raise ValueError(f"unknown block {block!r}; expected 'basic' or 'bottleneck'")
@@ -67,6 +76,12 @@ class ResNet(Network):
                              f"length with at least one block per stage")
         if inner_widths is not None and (block != "bottleneck" or len(inner_widths) != len(widths)):
             raise ValueError("inner_widths needs bottleneck blocks and one width per stage")
+        if not 0.0 <= dropblock < 1.0:
+            raise ValueError(f"dropblock is a drop probability in [0, 1), got {dropblock!r}")
+        if dropblock_size is None:
+            dropblock_size = 3 if stem == "cifar" else 7
+        if not isinstance(dropblock_size, int) or dropblock_size < 1:
+            raise ValueError(f"dropblock_size must be a positive integer, got {dropblock_size!r}")
         self.stem = _stem(stem, stem_channels, antialias)
         total = sum(depths)
         stages = OrderedDict()
@@ -83,6 +98,8 @@ class ResNet(Network):
                     inner = inner_widths[s] if inner_widths is not None else None
                     blocks.append(Bottleneck(channels, width, groups=groups, width=inner, **options))
                 channels, index = width, index + 1
+                if dropblock > 0 and s >= len(depths) - 2:
+                    blocks.append(DropBlock2d(dropblock, dropblock_size))
             stages[f"stage{s + 1}"] = nn.Sequential(*blocks)
         self.stages = nn.Sequential(stages)
         final = [nn.BatchNorm2d(channels), nn.ReLU()] if variant != "original" else []
