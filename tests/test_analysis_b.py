@@ -174,3 +174,58 @@ def test_regularizer_explorer_reacts_to_each_control_and_has_png():
     assert "image/png" in explorer._repr_mimebundle_()
     with pytest.raises(ValueError, match="at least 2 images"):
         regularizer_explorer(torch.rand(1, 3, 16, 16))
+
+
+def test_penultimate_projection_keeps_template_geometry():
+    from cnnlab.analysis import penultimate_projection
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(3, 5))
+    w = model[2].weight.detach()
+    # images whose penultimate activation (channel means) is exactly the template of their class
+    labels = torch.tensor([0, 1, 2, 3, 4, 2])
+    images = w[labels][:, :, None, None].expand(-1, -1, 4, 4).contiguous()
+    projection = penultimate_projection(model, [(images, labels)], classes=(0, 1, 2))
+    assert projection["points"].shape == (4, 2) and projection["templates"].shape == (3, 2)
+    assert sorted(projection["labels"].tolist()) == [0, 1, 2, 2]  # classes 3 and 4 left out
+    t = projection["templates"]
+    assert torch.allclose(torch.cdist(t, t), torch.cdist(w[:3], w[:3]), atol=1e-5)  # distances kept
+    assert torch.allclose(projection["points"], t[projection["labels"]], atol=1e-5)  # templates land on theirs
+    with pytest.raises(KeyError, match="linear layers are: 2"):
+        penultimate_projection(model, [(images, labels)], layer="0")
+    with pytest.raises(ValueError, match="three different"):
+        penultimate_projection(model, [(images, labels)], classes=(0, 0, 1))
+
+
+def test_regularization_figures():
+    from cnnlab.layers import survival_probabilities
+    from cnnlab.viz import (plot_mixed_samples, plot_penultimate_projection, plot_regularizer_masks,
+                            plot_survival, plot_unitwise_ratios)
+    images = torch.rand(3, 3, 16, 16)
+    masks = regularizer_masks(images, p=0.2, block_size=5)
+    assert len(plot_regularizer_masks(images, masks, count=3).axes) == 5 * 3
+    soft = torch.tensor([[0.7, 0.3, 0.0], [0.0, 1.0, 0.0], [0.5, 0.0, 0.5]])
+    fig = plot_mixed_samples(images, soft, ["cat", "dog", "owl"])
+    assert fig.axes[0].get_title() == "0.70 cat\n0.30 dog" and fig.axes[1].get_title() == "1.00 dog"
+    fig = plot_survival(survival_probabilities(10, 0.5))
+    heights = [bar.get_height() for bar in fig.axes[0].patches]
+    assert heights[0] == pytest.approx(0.95) and heights[-1] == pytest.approx(0.5)
+    fig = plot_unitwise_ratios({"w": torch.tensor([1e-3, 1e-1, 1.0])}, clip=0.01)
+    assert "67% of units clipped" in fig.axes[0].get_legend().get_texts()[0].get_text()
+    projection = {"points": torch.rand(6, 2), "labels": torch.tensor([0, 0, 1, 1, 2, 2]),
+                  "templates": torch.rand(3, 2)}
+    assert len(plot_penultimate_projection({"plain": projection, "smoothed": projection}).axes) == 2
+
+
+def test_feature_and_signal_figures():
+    from cnnlab.viz import (plot_activation_maximization, plot_confusion, plot_misclassified,
+                            plot_signal_propagation)
+    fig = plot_confusion(torch.tensor([[3, 1], [0, 4]]), ["cat", "dog"])
+    assert fig.axes[0].texts[1].get_text() == "0.25"  # row "cat" normalized: 1 of 4 predicted dog
+    with pytest.raises(ValueError, match="square"):
+        plot_confusion(torch.ones(2, 3))
+    fig = plot_misclassified(torch.rand(2, 3, 8, 8), torch.tensor([0, 1]), torch.tensor([1, 0]), ["cat", "dog"])
+    assert fig.axes[0].get_title() == "cat → dog"
+    assert len(plot_activation_maximization(torch.rand(3, 8, 8), [0.1, 0.5]).axes) == 2
+    stats = {"net": {"layer": ["a", "b"], "mean_sq": [0.1, 0.2], "var": [1.0, 2.0]}}
+    fig = plot_signal_propagation(stats)
+    assert list(fig.axes[1].lines[0].get_ydata()) == [1.0, 2.0]

@@ -1,0 +1,26 @@
+"""Signal propagation plots [brock2021characterizing]: activation statistics against depth, one line per
+network, so that growth (no normalization) and control (BN, scaled residuals) are seen side by side."""
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+
+__all__ = ["plot_signal_propagation"]
+
+
+def plot_signal_propagation(stats: dict[str, dict]):
+    """``stats``: network name -> :func:`cnnlab.analysis.signal_propagation` result. Two panels against the
+    block index: the average squared channel mean and the average channel variance (log scale)."""
+    if not stats:
+        raise ValueError("stats must map at least one network name to signal_propagation(...) results")
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
+    for name, result in stats.items():
+        blocks = range(1, len(result["layer"]) + 1)
+        axes[0].plot(blocks, result["mean_sq"], marker="o", markersize=3, label=name)
+        axes[1].plot(blocks, result["var"], marker="o", markersize=3, label=name)
+    for ax, title in zip(axes, ("average squared channel mean", "average channel variance")):
+        ax.set_yscale("log")
+        ax.set_xlabel("residual block")
+        ax.set_title(title, fontsize=10)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
