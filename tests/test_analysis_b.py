@@ -107,8 +107,8 @@ def test_pareto_front_hand_made():
 def test_images_and_filter_plots():
     from cnnlab.viz import plot_feature_maps, plot_filters, sample_photos, show_images
     photos = sample_photos(32)
-    assert photos.shape == (1, 3, 32, 32) and 0 <= photos.min() and photos.max() <= 1
-    assert len(show_images(photos, [0], ["cat"]).axes) == 1
+    assert photos.shape == (2, 3, 32, 32) and 0 <= photos.min() and photos.max() <= 1
+    assert len(show_images(photos[:1], [0], ["cat"]).axes) == 1
     assert len(plot_filters(first_layer_filters(small_cnn())).axes) == 8
     assert len(plot_feature_maps(torch.rand(4, 5, 5)).axes) == 4
     with pytest.raises(ValueError, match="C_out"):
@@ -229,3 +229,19 @@ def test_feature_and_signal_figures():
     stats = {"net": {"layer": ["a", "b"], "mean_sq": [0.1, 0.2], "var": [1.0, 2.0]}}
     fig = plot_signal_propagation(stats)
     assert list(fig.axes[1].lines[0].get_ydata()) == [1.0, 2.0]
+
+
+def test_sample_images_cycle_through_classes():
+    from types import SimpleNamespace
+    from cnnlab.viz import sample_images
+    labels = torch.tensor([0, 0, 0, 1, 1, 2, 0, 1])
+    split = SimpleNamespace(images=torch.arange(8, dtype=torch.uint8)[:, None, None, None].expand(8, 3, 2, 2),
+                            labels=labels)
+    data = SimpleNamespace(classes=["a", "b", "c"], test=split, train=split)
+    images, picked, classes = sample_images("dataset", data, count=5, seed=1)
+    assert picked[:3].tolist() == [0, 1, 2] and picked[3:].tolist() == [0, 1] and classes == ["a", "b", "c"]
+    assert torch.equal(labels[(images[:, 0, 0, 0] * 255).round().long()], picked)  # each image keeps its label
+    photos, names, titles = sample_images("photo", size=16)
+    assert photos.shape == (2, 3, 16, 16) and titles[int(names[0])] == "Grace Hopper"
+    with pytest.raises(ValueError, match="needs data"):
+        sample_images("dataset")

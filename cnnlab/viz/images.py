@@ -11,25 +11,54 @@ from matplotlib import cbook
 
 from .receptive_field import image_for_display
 
-__all__ = ["sample_photos", "show_images", "plot_filters", "plot_feature_maps"]
+__all__ = ["sample_photos", "sample_images", "show_images", "plot_filters", "plot_feature_maps"]
 
-_PHOTOS = ("grace_hopper.jpg",)
+PHOTOS = {"grace_hopper.jpg": "Grace Hopper", "Minduka_Present_Blue_Pack.png": "gift box"}
 
 
-def sample_photos(size: int | None = 32) -> torch.Tensor:
-    """matplotlib's bundled photograph(s) as a float batch ``(N, 3, size, size)`` in [0, 1] (no download);
-    ``size=None`` keeps the original resolution."""
+def sample_photos(size: int | None = 32) -> torch.Tensor | list[torch.Tensor]:
+    """matplotlib's bundled photographs (:data:`PHOTOS`, no download) as a float batch ``(N, 3, size, size)``
+    in [0, 1], each cut to its central square first; ``size=None`` keeps the squares at full resolution
+    (then the batch is a list, as the photos differ in size)."""
     photos = []
-    for name in _PHOTOS:
+    for name in PHOTOS:
         with cbook.get_sample_data(name) as file:
             array = plt.imread(file, format=name.rsplit(".", 1)[1])
         image = torch.from_numpy(np.asarray(array)[..., :3].copy()).permute(2, 0, 1).float()
         image = image / 255 if image.max() > 1 else image
+        side = min(image.shape[1:])
+        top, left = (image.shape[1] - side) // 2, (image.shape[2] - side) // 2
+        image = image[:, top:top + side, left:left + side]
         if size is not None:
             image = F.interpolate(image[None], size=(size, size), mode="bilinear", antialias=True,
                                   align_corners=False)[0]
         photos.append(image.clamp(0, 1))
-    return torch.stack(photos)
+    return torch.stack(photos) if size is not None else photos
+
+
+def sample_images(kind: str = "photo", data=None, count: int = 8, size: int = 32, split: str = "test",
+                  seed: int = 0) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
+    """Images that ship offline, as ``(images, labels, classes)`` with float images in [0, 1]:
+    ``kind="photo"``: matplotlib's sample photographs at ``size`` (labels index their names);
+    ``kind="dataset"``: ``count`` images of ``data`` (a ``cnnlab.data.Data``) from ``split``, one class
+    after the other so that every class shows up, picked at random by ``seed``."""
+    if kind == "photo":
+        return sample_photos(size), torch.arange(len(PHOTOS)), list(PHOTOS.values())
+    if kind != "dataset":
+        raise ValueError(f"kind must be 'photo' or 'dataset', got {kind!r}")
+    if data is None:
+        raise ValueError("kind='dataset' needs data=cnnlab.data.load(...)")
+    if split not in ("train", "test"):
+        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+    chosen = getattr(data, split)
+    order = torch.randperm(len(chosen.labels), generator=torch.Generator().manual_seed(seed))
+    per_class = [order[chosen.labels[order] == label] for label in range(len(data.classes))]
+    rounds = min(count, max(len(indices) for indices in per_class))  # one image per class and round
+    picked = [int(indices[r]) for r in range(rounds) for indices in per_class if r < len(indices)][:count]
+    index = torch.tensor(picked, dtype=torch.long)
+    images = chosen.images[index]
+    images = images.float() / 255 if images.dtype == torch.uint8 else images.float()
+    return images, chosen.labels[index], list(data.classes)
 
 
 def _grid(n: int, columns: int | None = None):
