@@ -20,3 +20,114 @@ def test_conv_bn_act_without_norm_has_bias_and_no_bn():
 def test_conv_bn_act_refuses_groups_not_dividing_channels():
     with pytest.raises(ValueError, match="groups"):
         ConvBNAct(3, 8, groups=2)
+
+
+# --- helpers ----------------------------------------------------------------------------------------
+
+def count(module: nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters())
+
+
+# --- Neocognitron [fukushima1980neocognitron] --------------------------------------------------------
+
+from cnnlab.layers.neocognitron import CCell, SCell  # noqa: E402
+from cnnlab.models import create  # noqa: E402
+
+
+def _bar(vertical: bool, size: int = 9, at: int = 4) -> torch.Tensor:
+    image = torch.zeros(1, 1, size, size)
+    if vertical:
+        image[0, 0, 2:7, at] = 1.0
+    else:
+        image[0, 0, at, 2:7] = 1.0
+    return image
+
+
+def test_s_cell_set_by_hand_detects_its_template_only():
+    cell = SCell(1, 1, kernel_size=5, selectivity=4.0)
+    with torch.no_grad():
+        cell.weight.zero_()
+        cell.weight[0, 0, :, 2] = 1.0  # a vertical-bar template
+        cell.inhibition.fill_(5.0)
+    vertical, horizontal = cell(_bar(True)), cell(_bar(False))
+    assert vertical[0, 0, 4, 4] > 1.0
+    assert horizontal.max() < 0.05 * vertical.max()
+    assert (vertical >= 0).all()
+
+
+def test_s_cell_weights_act_non_negative():
+    cell = SCell(2, 3, kernel_size=3)
+    x = torch.rand(1, 2, 6, 6)
+    before = cell(x)
+    with torch.no_grad():
+        cell.weight.neg_()
+    assert torch.equal(before, cell(x))
+
+
+def test_c_cell_tolerates_a_shift_that_moves_the_s_cell_response():
+    s = torch.zeros(1, 1, 8, 8)
+    s[0, 0, 3, 3] = 1.0
+    shifted = torch.roll(s, 1, dims=3)
+    c = CCell(1, kernel_size=3, stride=2)
+    a, b = c(s).flatten(), c(shifted).flatten()
+    assert torch.cosine_similarity(s.flatten(), shifted.flatten(), dim=0) == 0
+    assert torch.cosine_similarity(a, b, dim=0) > 0.5
+    assert (a >= 0).all() and (a < 1).all()
+
+
+def test_neocognitron_refuses_mismatched_stage_options():
+    with pytest.raises(ValueError, match="one per stage"):
+        create("neocognitron", planes=(8, 8), kernel_sizes=(5,))
+
+
+# --- LeNet-5 [lecun1998gradient] --------------------------------------------------------------------
+
+from cnnlab.layers.lenet import LENET5_C3_TABLE, EuclideanRBF, ScaledTanh  # noqa: E402
+
+
+def test_lenet5_per_layer_parameter_counts_match_the_paper():
+    net = create("lenet5", in_channels=1)
+    counts = {name: count(getattr(net, name)) for name in ("c1", "s2", "c3", "s4", "c5", "f6", "output")}
+    assert counts == {"c1": 156, "s2": 12, "c3": 1516, "s4": 32, "c5": 48120, "f6": 10164, "output": 0}
+
+
+def test_lenet5_c3_table_has_60_connections_and_each_map_sees_only_its_inputs():
+    assert len(LENET5_C3_TABLE) == 16 and sum(len(row) for row in LENET5_C3_TABLE) == 60
+    net = create("lenet5", in_channels=1).eval()
+    c3 = net.c3[0]
+    x = torch.randn(1, 6, 14, 14)
+    base = c3(x)
+    x2 = x.clone()
+    x2[:, 5] += 1.0  # change S2 map 5 only
+    changed = (c3(x2) - base).abs().flatten(2).amax(2)[0] > 0
+    assert changed.tolist() == [5 in row for row in LENET5_C3_TABLE]
+
+
+def test_lenet5_shapes_follow_the_paper():
+    net = create("lenet5", in_channels=1)
+    x = torch.randn(2, 1, 32, 32)
+    c1 = net.c1(x)
+    s2 = net.s2(c1)
+    c3 = net.c3(s2)
+    s4 = net.s4(c3)
+    assert [tuple(t.shape[1:]) for t in (c1, s2, c3, s4)] == [(6, 28, 28), (6, 14, 14), (16, 10, 10), (16, 5, 5)]
+    assert net.c5(s4).shape == (2, 120)
+
+
+def test_scaled_tanh_maps_plus_minus_one_to_itself():
+    f = ScaledTanh()
+    assert torch.allclose(f(torch.tensor([1.0, -1.0])), torch.tensor([1.0, -1.0]), atol=1e-4)
+
+
+def test_rbf_output_is_minus_squared_distance_to_fixed_codes():
+    rbf = EuclideanRBF(84, 10)
+    assert set(rbf.codes.unique().tolist()) == {-1.0, 1.0} and count(rbf) == 0
+    logits = rbf(rbf.codes[3:4].clone())
+    assert logits.argmax().item() == 3 and logits[0, 3] == 0
+    assert torch.equal(EuclideanRBF(84, 10).codes, rbf.codes)
+
+
+def test_folk_lenet_is_the_common_layout():
+    net = create("lenet5_folk")
+    assert count(net) == (3 * 6 * 25 + 6) + (6 * 16 * 25 + 16) + (400 * 120 + 120) + (120 * 84 + 84) + (84 * 10 + 10)
+    assert isinstance(net.features.pool1, nn.MaxPool2d)
