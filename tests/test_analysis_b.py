@@ -245,3 +245,22 @@ def test_sample_images_cycle_through_classes():
     assert photos.shape == (2, 3, 16, 16) and titles[int(names[0])] == "Grace Hopper"
     with pytest.raises(ValueError, match="needs data"):
         sample_images("dataset")
+
+
+def test_logit_gaps_and_label_smoothing_target():
+    import math
+    from cnnlab.analysis import logit_gaps, optimal_logit_gap
+    from cnnlab.viz import plot_logit_gaps
+    model = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten())  # logits = the 3 channel means
+    images = torch.tensor([[4.0, 1.0, 1.0], [0.0, 2.0, -2.0]])[:, :, None, None]
+    gaps = logit_gaps(model, [(images, torch.tensor([0, 1]))])
+    assert torch.allclose(gaps, torch.tensor([3.0, 3.0]))  # 4 - (1 + 1)/2, 2 - (0 - 2)/2
+    eps, k = 0.1, 10
+    gap = optimal_logit_gap(eps, k)
+    probs = torch.tensor([gap] + [0.0] * (k - 1)).softmax(0)  # the gap's softmax is the smoothed target
+    assert probs[0].item() == pytest.approx(1 - eps + eps / k) and probs[1].item() == pytest.approx(eps / k)
+    assert optimal_logit_gap(0.0, k) == math.inf
+    with pytest.raises(ValueError, match="smoothing must lie"):
+        optimal_logit_gap(1.5, k)
+    fig = plot_logit_gaps({"one-hot": gaps, "smoothed": gaps - 1}, optimum=gap)
+    assert len(fig.axes[0].patches) == 80 and len(fig.axes[0].lines) == 1

@@ -3,6 +3,8 @@ CutMix samples, Shake-Shake's per-image α, label smoothing's penultimate-layer 
 gradient-to-weight ratios that adaptive gradient clipping (AGC) looks at."""
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn as nn
 from torchvision.ops import drop_block2d
@@ -11,7 +13,8 @@ from torchvision.transforms import v2
 from ..layers.regularizers import ShakeShake
 from .features import check_images
 
-__all__ = ["regularizer_masks", "unitwise_ratios", "mixed_samples", "shake_shake_mix", "penultimate_projection"]
+__all__ = ["regularizer_masks", "unitwise_ratios", "mixed_samples", "shake_shake_mix", "penultimate_projection",
+           "logit_gaps", "optimal_logit_gap"]
 
 
 def regularizer_masks(images: torch.Tensor, p: float = 0.25, block_size: int = 7,
@@ -136,3 +139,32 @@ def penultimate_projection(model: nn.Module, data, classes: tuple[int, int, int]
     basis, _ = torch.linalg.qr((templates[1:] - templates[0]).T)  # orthonormal basis (D, 2) of the plane
     return {"points": (features[chosen] - origin) @ basis, "labels": labels[chosen],
             "templates": (templates - origin) @ basis}
+
+
+@torch.no_grad()
+def logit_gaps(model: nn.Module, data) -> torch.Tensor:
+    """For every image of ``data`` (an iterable of ``(images, labels)`` batches): its true class's logit
+    minus the mean of the other logits. Label smoothing keeps this gap near :func:`optimal_logit_gap`;
+    a one-hot target lets it grow without bound [muller2019does]."""
+    model.eval()
+    gaps = []
+    for images, labels in data:
+        logits = model(check_images(images))
+        true = logits.gather(1, labels[:, None])[:, 0]
+        others = (logits.sum(1) - true) / (logits.shape[1] - 1)
+        gaps.append(true - others)
+    if not gaps:
+        raise ValueError("data yielded no batches")
+    return torch.cat(gaps)
+
+
+def optimal_logit_gap(smoothing: float, num_classes: int) -> float:
+    """The gap ``z_true - z_other`` whose softmax equals the smoothed target ``1 - ε + ε/K`` for the true
+    class and ``ε/K`` for each other: ``log(1 + K (1 - ε) / ε)`` (infinite for ``ε = 0``)."""
+    if not 0.0 <= smoothing <= 1.0:
+        raise ValueError(f"smoothing must lie in [0, 1], got {smoothing!r}")
+    if num_classes < 2:
+        raise ValueError(f"num_classes must be at least 2, got {num_classes!r}")
+    if smoothing == 0:
+        return math.inf
+    return math.log1p(num_classes * (1 - smoothing) / smoothing)

@@ -9,7 +9,7 @@ import torch
 from .receptive_field import image_for_display
 
 __all__ = ["plot_regularizer_masks", "plot_mixed_samples", "plot_shake_shake", "plot_survival",
-           "plot_penultimate_projection", "plot_unitwise_ratios"]
+           "plot_penultimate_projection", "plot_logit_gaps", "plot_unitwise_ratios"]
 
 _METHOD_TITLES = {"dropout": "dropout", "dropblock": "DropBlock", "cutout": "Cutout",
                   "random_erasing": "Random Erasing"}
@@ -91,6 +91,20 @@ def plot_penultimate_projection(projections: dict[str, dict], classes: list[str]
         ax.set_aspect("equal", adjustable="datalim")
         ax.legend(fontsize=7)
     fig.tight_layout()
+    return fig
+
+
+def plot_logit_gaps(gaps: dict[str, torch.Tensor], optimum: float | None = None, ax=None):
+    """Histograms of :func:`cnnlab.analysis.logit_gaps` per model (name -> gaps), with the gap label
+    smoothing aims at (:func:`cnnlab.analysis.optimal_logit_gap`) marked when ``optimum`` is given."""
+    fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(6, 3))
+    for name, values in gaps.items():
+        ax.hist(values.detach().cpu().numpy(), bins=40, alpha=0.6, label=name)
+    if optimum is not None and np.isfinite(optimum):
+        ax.axvline(optimum, color="black", linestyle="--", label=f"label smoothing's target gap {optimum:.2f}")
+    ax.set_xlabel("true-class logit minus mean of the other logits")
+    ax.set_ylabel("images")
+    ax.legend(fontsize=8)
     return fig
 
 

@@ -31,7 +31,7 @@ def regularizer_explorer(images: torch.Tensor, labels: torch.Tensor | None = Non
     largest = min(images.shape[-2:])
     largest -= 1 - largest % 2  # DropBlock needs an odd size
     method = widgets.Dropdown(options=list(REGULARIZERS), value="DropBlock", description="method")
-    p = widgets.FloatSlider(value=0.2, min=0.0, max=0.9, step=0.05, description="p")
+    p = widgets.FloatSlider(value=0.2, min=0.0, max=0.6, step=0.05, description="p")
     size = widgets.IntSlider(value=min(7, largest), min=1, max=largest, step=2, description="size")
     alpha = widgets.FloatSlider(value=1.0, min=0.1, max=4.0, step=0.1, description="alpha")
     seed = widgets.IntSlider(value=0, min=0, max=20, description="seed")
