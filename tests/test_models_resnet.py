@@ -6,9 +6,12 @@ import torchvision
 
 from cnnlab.layers.residual import BasicBlock, Bottleneck, ZeroPadShortcut
 from cnnlab.models import create, info, list_models
+from cnnlab.models.pyramidnet import PyramidNet
 from cnnlab.models.resnet import cifar_resnet, wide_resnet
 
-OURS = [n for n in list_models() if info(n).builder.__module__ == "cnnlab.models.resnet"]
+MODULES = {f"cnnlab.models.{m}" for m in ("resnet", "pyramidnet", "shake_shake", "early_exit", "msdnet", "ror",
+                                            "fractalnet")}
+OURS = [n for n in list_models() if info(n).builder.__module__ in MODULES]
 
 
 def count(model: nn.Module) -> int:
@@ -275,3 +278,43 @@ def test_dropblock_option_sits_in_the_last_two_stages_only():
     assert torch.equal(model(y), model(y))
     with pytest.raises(ValueError, match="dropblock"):
         cifar_resnet(20, dropblock=1.0)
+
+
+def test_pyramidnet_widens_at_every_block_by_alpha_over_n():
+    model = PyramidNet(20, 24)  # 9 blocks: widths floor(16 + k * 24 / 9)
+    widths = [m.body[1].out_channels for m in model.modules() if isinstance(m, BasicBlock)]
+    assert widths == [18, 21, 24, 26, 29, 32, 34, 37, 40]
+    assert kinds(model.stages.stage1[0]) == ["BatchNorm2d", "Conv2d", "BatchNorm2d", "ReLU", "Conv2d",
+                                              "BatchNorm2d"]
+    assert isinstance(model.stages.stage1[0].post_act, nn.Identity)  # no ReLU after the addition
+    shortcut = model.stages.stage2[0].shortcut
+    assert count(shortcut) == 0
+    x = torch.randn(1, 24, 8, 8)
+    out = shortcut(x)
+    assert out.shape == (1, 26, 4, 4)
+    assert torch.allclose(out[:, :24], nn.functional.avg_pool2d(x, 2)) and not out[:, 24:].any()
+    assert model(torch.randn(2, 3, 32, 32)).shape == (2, 10)
+
+
+def test_pyramidnet_shakedrop_survival_decays_linearly_and_eval_is_expectation():
+    from cnnlab.layers.regularizers import ShakeDrop
+    model = create("pyramidnet20_a24_shakedrop")
+    drops = [m for m in model.modules() if isinstance(m, ShakeDrop)]
+    assert len(drops) == 9
+    assert [d.p_survive for d in drops] == pytest.approx([1 - k / 9 * 0.5 for k in range(1, 10)])
+    block = model.stages.stage3[-1].eval()
+    x = torch.randn(2, 37, 8, 8)
+    padded = nn.functional.pad(x, (0, 0, 0, 0, 0, 3))
+    assert torch.allclose(block(x), block.body(x) * 0.5 + padded)  # p_L + (1 - p_L) E[α] = 0.5
+    assert count(create("pyramidnet20_a24")) == count(model)
+
+
+@pytest.mark.parametrize("build, message", [
+    (lambda: create("pyramidnet20_a24", shakedrop=1.0), "shakedrop"),
+    (lambda: PyramidNet(21, 24), "6n\\+2"),
+    (lambda: PyramidNet(21, 24, bottleneck=True), "9n\\+2"),
+    (lambda: BasicBlock(8, 8, drop_prob=0.2, branch_drop=nn.Identity()), "not both"),
+])
+def test_pyramidnet_invalid_options_raise(build, message):
+    with pytest.raises(ValueError, match=message):
+        build()

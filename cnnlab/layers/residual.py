@@ -8,10 +8,12 @@
 - ``"wrn"`` [zagoruyko2016wide]: bn relu conv bn relu dropout conv, add
 
 ``shortcut`` chooses the path taken when the shape changes: ``"a"`` zero-pads the subsampled
-identity (no parameters, the CIFAR ResNets of [he2016deep] §4.2), ``"b"`` a 1x1 projection, ``"d"``
-average pooling 2x2 then a 1x1 conv (ResNet-D, [he2019bag]). ``residual=False`` drops the shortcut:
-the plain network of the degradation experiment. ``drop_prob`` drops the whole residual branch per
-image in training (stochastic depth [huang2016deep], ``torchvision.ops.StochasticDepth`` "row" mode).
+identity (no parameters, the CIFAR ResNets of [he2016deep] §4.2), ``"a_pool"`` zero-pads the 2x2
+average-pooled identity (PyramidNet [han2017deep]), ``"b"`` a 1x1 projection, ``"d"`` average
+pooling 2x2 then a 1x1 conv (ResNet-D, [he2019bag]). ``residual=False`` drops the shortcut: the
+plain network of the degradation experiment. ``drop_prob`` drops the whole residual branch per
+image in training (stochastic depth [huang2016deep], ``torchvision.ops.StochasticDepth`` "row"
+mode); ``branch_drop`` puts another module in that place instead, e.g. ShakeDrop [yamada2019shakedrop].
 ``antialias=True`` [zhang2019making] makes the strided conv stride 1 followed by a BlurPool, and
 blurs the shortcut before it subsamples; the blur sits right after the conv (the paper puts it
 after the ReLU), so that every variant keeps its norm/activation order.
@@ -31,22 +33,27 @@ from .antialias import BlurPool
 __all__ = ["BasicBlock", "Bottleneck", "ZeroPadShortcut", "BLOCK_VARIANTS", "SHORTCUTS"]
 
 BLOCK_VARIANTS = ("original", "preact", "pyramid", "wrn")
-SHORTCUTS = ("a", "b", "d")
+SHORTCUTS = ("a", "a_pool", "b", "d")
 
 
 class ZeroPadShortcut(nn.Module):
-    """Option A of [he2016deep]: keep every ``stride``-th pixel and pad the new channels with zeros."""
+    """Option A of [he2016deep]: keep every ``stride``-th pixel and pad the new channels with zeros.
 
-    def __init__(self, in_channels: int, out_channels: int, stride: int):
+    ``average=True`` averages each ``stride`` x ``stride`` window instead of keeping one pixel
+    (the shortcut of PyramidNet [han2017deep]).
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, stride: int, average: bool = False):
         super().__init__()
         if out_channels < in_channels:
             raise ValueError(f"a zero-padded shortcut cannot reduce channels ({in_channels} -> {out_channels}); "
                              f"use shortcut='b'")
         self.stride = stride
         self.extra = out_channels - in_channels
+        self.pool = nn.AvgPool2d(stride, stride, ceil_mode=True) if average and stride > 1 else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = x[:, :, ::self.stride, ::self.stride]
+        x = x[:, :, ::self.stride, ::self.stride] if self.pool is None else self.pool(x)
         return F.pad(x, (0, 0, 0, 0, 0, self.extra))
 
 
@@ -58,8 +65,8 @@ def _shortcut(kind: str, in_channels: int, out_channels: int, stride: int, with_
     if antialias and stride > 1:
         layers.append(BlurPool(in_channels, stride=stride))
         stride = 1
-    if kind == "a":
-        pad = ZeroPadShortcut(in_channels, out_channels, stride)
+    if kind in ("a", "a_pool"):
+        pad = ZeroPadShortcut(in_channels, out_channels, stride, average=kind == "a_pool")
         return nn.Sequential(*layers, pad) if layers else pad
     if kind == "d" and stride > 1:
         layers.append(nn.AvgPool2d(stride, stride, ceil_mode=True, count_include_pad=False))
@@ -71,11 +78,11 @@ def _shortcut(kind: str, in_channels: int, out_channels: int, stride: int, with_
 
 
 class _ResidualBlock(nn.Module):
-    """Shared machinery: arrange ``convs`` per ``variant``, add the shortcut, optional stochastic depth."""
+    """Shared machinery: arrange ``convs`` per ``variant``, add the shortcut, optional branch drop."""
 
     def __init__(self, convs: list[nn.Conv2d], in_channels: int, out_channels: int, stride: int,
                  variant: str, shortcut: str, residual: bool, dropout: float, drop_prob: float,
-                 antialias: bool):
+                 antialias: bool, branch_drop: nn.Module | None):
         super().__init__()
         if variant not in BLOCK_VARIANTS:
             raise ValueError(f"unknown block variant {variant!r}; expected one of {BLOCK_VARIANTS}")
@@ -83,6 +90,8 @@ class _ResidualBlock(nn.Module):
             raise ValueError(f"unknown shortcut {shortcut!r}; expected one of {SHORTCUTS}")
         if not 0.0 <= dropout < 1.0 or not 0.0 <= drop_prob < 1.0:
             raise ValueError(f"dropout and drop_prob must lie in [0, 1), got {dropout} and {drop_prob}")
+        if branch_drop is not None and drop_prob:
+            raise ValueError("give either drop_prob (stochastic depth) or branch_drop, not both")
         if dropout and variant != "wrn":
             raise ValueError("dropout between the convolutions belongs to the 'wrn' variant [zagoruyko2016wide]")
         layers: list[nn.Module] = []
@@ -103,7 +112,7 @@ class _ResidualBlock(nn.Module):
                 if i != last:
                     layers.append(nn.ReLU(inplace=False))
         self.body = nn.Sequential(*layers)
-        self.drop_path = StochasticDepth(drop_prob, "row")
+        self.drop_path = StochasticDepth(drop_prob, "row") if branch_drop is None else branch_drop
         self.residual = residual
         self.shortcut = (_shortcut(shortcut, in_channels, out_channels, stride, with_bn=variant == "original",
                                   antialias=antialias)
@@ -138,12 +147,12 @@ class BasicBlock(_ResidualBlock):
 
     def __init__(self, in_channels: int, out_channels: int, stride: int = 1, variant: str = "original",
                  shortcut: str = "b", residual: bool = True, dropout: float = 0.0, drop_prob: float = 0.0,
-                 antialias: bool = False):
+                 antialias: bool = False, branch_drop: nn.Module | None = None):
         _check_channels(in_channels=in_channels, out_channels=out_channels, stride=stride)
         convs = [nn.Conv2d(in_channels, out_channels, 3, stride, 1, bias=False),
                  nn.Conv2d(out_channels, out_channels, 3, 1, 1, bias=False)]
         super().__init__(convs, in_channels, out_channels, stride, variant, shortcut, residual, dropout, drop_prob,
-                         antialias)
+                         antialias, branch_drop)
 
 
 class Bottleneck(_ResidualBlock):
@@ -158,7 +167,8 @@ class Bottleneck(_ResidualBlock):
 
     def __init__(self, in_channels: int, out_channels: int, stride: int = 1, variant: str = "original",
                  shortcut: str = "b", residual: bool = True, dropout: float = 0.0, drop_prob: float = 0.0,
-                 antialias: bool = False, groups: int = 1, width: int | None = None):
+                 antialias: bool = False, groups: int = 1, width: int | None = None,
+                 branch_drop: nn.Module | None = None):
         width = out_channels // self.expansion if width is None else width
         _check_channels(in_channels=in_channels, out_channels=out_channels, stride=stride, groups=groups, width=width)
         if width % groups:
@@ -167,4 +177,4 @@ class Bottleneck(_ResidualBlock):
                  nn.Conv2d(width, width, 3, stride, 1, groups=groups, bias=False),
                  nn.Conv2d(width, out_channels, 1, bias=False)]
         super().__init__(convs, in_channels, out_channels, stride, variant, shortcut, residual, dropout, drop_prob,
-                         antialias)
+                         antialias, branch_drop)
