@@ -209,8 +209,9 @@ def test_regularization_figures():
     fig = plot_survival(survival_probabilities(10, 0.5))
     heights = [bar.get_height() for bar in fig.axes[0].patches]
     assert heights[0] == pytest.approx(0.95) and heights[-1] == pytest.approx(0.5)
-    fig = plot_unitwise_ratios({"w": torch.tensor([1e-3, 1e-1, 1.0])}, clip=0.01)
-    assert "67% of units clipped" in fig.axes[0].get_legend().get_texts()[0].get_text()
+    fig = plot_unitwise_ratios({"w": torch.tensor([1e-3, 1e-1, 1.0]), "b": torch.tensor([0.0])}, clip=0.01)
+    assert "50% of units clipped" in fig.axes[0].get_legend().get_texts()[0].get_text()
+    assert fig.axes[0].get_title() == "4 units, 1 with a zero gradient"
     projection = {"points": torch.rand(6, 2), "labels": torch.tensor([0, 0, 1, 1, 2, 2]),
                   "templates": torch.rand(3, 2)}
     assert len(plot_penultimate_projection({"plain": projection, "smoothed": projection}).axes) == 2

@@ -72,6 +72,7 @@ def plot_survival(probabilities: list[float], ax=None):
     ax.set_xlabel("residual block l")
     ax.set_ylabel("survival probability $p_l$")
     ax.set_title(f"$p_l = 1 - l/L\\,(1 - p_L)$, L = {len(probabilities)}, $p_L$ = {probabilities[-1]:.2f}")
+    fig.tight_layout()
     return fig
 
 
@@ -105,19 +106,24 @@ def plot_logit_gaps(gaps: dict[str, torch.Tensor], optimum: float | None = None,
     ax.set_xlabel("true-class logit minus mean of the other logits")
     ax.set_ylabel("images")
     ax.legend(fontsize=8)
+    fig.tight_layout()
     return fig
 
 
 def plot_unitwise_ratios(ratios: dict[str, torch.Tensor], clip: float | None = 0.01, ax=None):
     """Histogram of the unit-wise ratios ``||G||/||W||`` (all layers pooled, log scale), with AGC's clipping
-    threshold ``clip`` marked: units to its right have their gradient scaled down."""
+    threshold ``clip`` marked: units to its right have their gradient scaled down. Units with a zero
+    gradient (no log) are counted in the title."""
     fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(6, 3))
-    values = torch.cat([r.flatten() for r in ratios.values()]).clamp_min(1e-12).log10().numpy()
-    ax.hist(values, bins=40, color="tab:blue")
+    values = torch.cat([r.detach().flatten() for r in ratios.values()]).cpu()
+    nonzero = values[values > 0].log10().numpy()
+    ax.hist(nonzero, bins=40, color="tab:blue")
     if clip is not None:
-        share = float((values > np.log10(clip)).mean())
+        share = float((values > clip).float().mean())
         ax.axvline(np.log10(clip), color="tab:red", label=f"clip = {clip} ({share:.0%} of units clipped)")
         ax.legend(fontsize=8)
+    ax.set_title(f"{len(values)} units, {len(values) - len(nonzero)} with a zero gradient", fontsize=9)
     ax.set_xlabel("log10 ||G|| / ||W|| per unit")
     ax.set_ylabel("units")
+    fig.tight_layout()
     return fig
