@@ -318,3 +318,32 @@ def test_pyramidnet_shakedrop_survival_decays_linearly_and_eval_is_expectation()
 def test_pyramidnet_invalid_options_raise(build, message):
     with pytest.raises(ValueError, match=message):
         build()
+
+
+def test_shake_shake_block_mixes_two_branches_and_averages_them_in_eval():
+    from cnnlab.models.shake_shake import ShakeShakeBlock
+    torch.manual_seed(0)
+    block = ShakeShakeBlock(8, 8)
+    assert kinds_of(block.branch_a) == kinds_of(block.branch_b) == ["ReLU", "Conv2d", "BatchNorm2d", "ReLU",
+                                                                    "Conv2d", "BatchNorm2d"]
+    x = torch.randn(4, 8, 6, 6)
+    block.eval()
+    a, b = block.branch_a(x), block.branch_b(x)
+    assert torch.allclose(block(x), x + 0.5 * (a + b))
+    block.train()
+    assert not torch.allclose(block(x), block(x))  # α is redrawn at every forward
+
+
+def kinds_of(sequence):
+    return [type(m).__name__ for m in sequence]
+
+
+def test_shake_shake_shortcut_halves_see_shifted_pixels():
+    from cnnlab.models.shake_shake import ShiftedPoolShortcut
+    shortcut = ShiftedPoolShortcut(1, 2, stride=2).eval()
+    nn.init.ones_(shortcut.conv_a.weight), nn.init.ones_(shortcut.conv_b.weight)
+    x = torch.arange(16.0).view(1, 1, 4, 4)
+    shortcut.bn = nn.Identity()
+    out = shortcut(x)
+    assert torch.equal(out[0, 0], x[0, 0, ::2, ::2]) and torch.equal(out[0, 1], x[0, 0, 1::2, 1::2])
+    assert count(ShiftedPoolShortcut(16, 32, 2)) == 2 * 16 * 16 + 2 * 32

@@ -1,0 +1,112 @@
+"""Shake-Shake networks [gastaldi2017shake]: residual blocks with two branches mixed at random.
+
+Each block has two identical branches (ReLU conv3x3 BN ReLU conv3x3 BN). In training they are
+mixed as α·a + (1-α)·b with α ~ U(0, 1) per image, while the gradient flows back with an
+independent β ~ U(0, 1) (the "Shake-Shake-Image" setting of the paper's best CIFAR-10 result);
+eval uses 0.5/0.5. The mix is :class:`cnnlab.layers.ShakeShake`.
+
+The 26-layer CIFAR network follows the authors' code: a 3x3 conv (16 channels) and BN, three
+stages of 4 blocks with d, 2d, 4d channels ("2xd": two branches of width d), ReLU, global average
+pooling, linear. Where the shape changes the shortcut is parameter-light: two half-width 1x1 convs,
+one on the (subsampled) input and one on the input shifted by one pixel, concatenated, then BN.
+"""
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from ..layers.regularizers import ShakeShake
+from .base import Network
+from .registry import register
+
+__all__ = ["ShakeShakeNet", "ShakeShakeBlock", "ShiftedPoolShortcut"]
+
+
+def _branch(in_channels: int, out_channels: int, stride: int) -> nn.Sequential:
+    return nn.Sequential(nn.ReLU(), nn.Conv2d(in_channels, out_channels, 3, stride, 1, bias=False),
+                         nn.BatchNorm2d(out_channels), nn.ReLU(),
+                         nn.Conv2d(out_channels, out_channels, 3, 1, 1, bias=False), nn.BatchNorm2d(out_channels))
+
+
+class ShiftedPoolShortcut(nn.Module):
+    """ReLU, then two 1x1 convs of ``out_channels // 2``: one on every ``stride``-th pixel, one on
+    the input shifted by one pixel (so the two halves see different pixels); concatenated, then BN."""
+
+    def __init__(self, in_channels: int, out_channels: int, stride: int):
+        super().__init__()
+        if out_channels % 2:
+            raise ValueError(f"the shifted shortcut needs an even number of output channels, got {out_channels}")
+        self.stride = stride
+        self.conv_a = nn.Conv2d(in_channels, out_channels // 2, 1, bias=False)
+        self.conv_b = nn.Conv2d(in_channels, out_channels // 2, 1, bias=False)
+        self.bn = nn.BatchNorm2d(out_channels)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = F.relu(x)
+        shifted = F.pad(x[:, :, 1:, 1:], (0, 1, 0, 1))
+        a = self.conv_a(x[:, :, ::self.stride, ::self.stride])
+        b = self.conv_b(shifted[:, :, ::self.stride, ::self.stride])
+        return self.bn(torch.cat([a, b], dim=1))
+
+
+class ShakeShakeBlock(nn.Module):
+    """Shortcut plus the Shake-Shake mix of two residual branches (no activation after the sum)."""
+
+    def __init__(self, in_channels: int, out_channels: int, stride: int = 1):
+        super().__init__()
+        self.branch_a = _branch(in_channels, out_channels, stride)
+        self.branch_b = _branch(in_channels, out_channels, stride)
+        self.mix = ShakeShake()
+        same = in_channels == out_channels and stride == 1
+        self.shortcut = nn.Identity() if same else ShiftedPoolShortcut(in_channels, out_channels, stride)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.shortcut(x) + self.mix(self.branch_a(x), self.branch_b(x))
+
+
+class ShakeShakeNet(Network):
+    """Shake-Shake ResNet-``depth`` (6n+2) with two branches of ``width``, 2x``width``, 4x``width``."""
+
+    def __init__(self, depth: int = 26, width: int = 32, num_classes: int = 10):
+        super().__init__(in_channels=3, min_input_size=4)
+        if not isinstance(depth, int) or depth < 8 or (depth - 2) % 6:
+            raise ValueError(f"a Shake-Shake ResNet has depth 6n+2 (26 in the paper), got {depth!r}")
+        if not isinstance(width, int) or width < 1 or width % 2:
+            raise ValueError(f"width must be a positive even integer (32, 64, 96 in the paper), got {width!r}")
+        n = (depth - 2) // 6
+        self.stem = nn.Sequential(nn.Conv2d(3, 16, 3, 1, 1, bias=False), nn.BatchNorm2d(16))
+        stages = OrderedDict()
+        channels = 16
+        for s in range(3):
+            out = width * 2 ** s
+            stages[f"stage{s + 1}"] = nn.Sequential(*[
+                ShakeShakeBlock(channels if b == 0 else out, out, stride=2 if (s > 0 and b == 0) else 1)
+                for b in range(n)])
+            channels = out
+        self.stages = nn.Sequential(stages)
+        self.head = nn.Sequential(nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(channels, num_classes))
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.stages(self.stem(x)))
+
+
+@register("shake_shake26_2x32d", paper="gastaldi2017shake", family="shake_shake",
+          reference="paper: gastaldi2017shake, Table 1 (2.9M)", reference_params=2_900_000, reference_classes=10,
+          tags=("chapter12", "regularizer"))
+def shake_shake26_2x32d(num_classes: int = 10, **options) -> ShakeShakeNet:
+    """Shake-Shake 26 2x32d on CIFAR [gastaldi2017shake] (2.9M)."""
+    return ShakeShakeNet(26, 32, num_classes, **options)
+
+
+@register("shake_shake26_2x96d", paper="gastaldi2017shake", family="shake_shake",
+          reference="paper: gastaldi2017shake, Table 1 (26.2M)", reference_params=26_200_000, reference_classes=10,
+          tags=("chapter12", "regularizer", "large"))
+def shake_shake26_2x96d(num_classes: int = 10, **options) -> ShakeShakeNet:
+    """Shake-Shake 26 2x96d on CIFAR [gastaldi2017shake] (26.2M), the paper's best CIFAR-10 model."""
+    return ShakeShakeNet(26, 96, num_classes, **options)
