@@ -131,3 +131,105 @@ def test_folk_lenet_is_the_common_layout():
     net = create("lenet5_folk")
     assert count(net) == (3 * 6 * 25 + 6) + (6 * 16 * 25 + 16) + (400 * 120 + 120) + (120 * 84 + 84) + (84 * 10 + 10)
     assert isinstance(net.features.pool1, nn.MaxPool2d)
+
+
+# --- AlexNet [krizhevsky2012imagenet] and ZFNet [zeiler2014visualizing] ------------------------------
+
+import torchvision  # noqa: E402
+
+from cnnlab.layers.lrn import PaperLRN  # noqa: E402
+
+
+def test_paper_lrn_uses_the_papers_sum_of_squares():
+    x = torch.randn(2, 7, 3, 3)
+    out = PaperLRN(size=5, alpha=1e-2, beta=0.75, k=2.0)(x)
+    squares = torch.nn.functional.pad(x * x, (0, 0, 0, 0, 2, 2))  # neighbours beyond the ends count as 0
+    window_sum = sum(squares[:, i:i + 7] for i in range(5))
+    assert torch.allclose(out, x / (2.0 + 1e-2 * window_sum) ** 0.75, atol=1e-6)
+
+
+@pytest.mark.parametrize("groups", [1, 2])
+def test_alexnet_conv_params_follow_n_m_k2_over_g(groups):
+    with torch.device("meta"):
+        net = create("alexnet_imagenet", num_classes=1000, groups=groups)
+    grouped = {"conv2", "conv4", "conv5"}
+    for name, conv in net.features.named_children():
+        if isinstance(conv, nn.Conv2d):
+            g = groups if name in grouped else 1
+            n, m, k = conv.in_channels, conv.out_channels, conv.kernel_size[0]
+            assert conv.groups == g
+            assert count(conv) == n * m * k * k // g + m, name
+
+
+def test_alexnet_imagenet_total_parameters():
+    with torch.device("meta"):
+        assert count(create("alexnet_imagenet", num_classes=1000)) == 60_965_224
+        assert count(create("alexnet_imagenet", num_classes=1000, groups=1)) == 62_378_344
+
+
+def test_grouped_conv_equals_two_towers_on_split_channels():
+    torch.manual_seed(0)
+    grouped = nn.Conv2d(8, 6, 3, padding=1, groups=2)
+    towers = [nn.Conv2d(4, 3, 3, padding=1) for _ in range(2)]
+    with torch.no_grad():
+        for t, tower in enumerate(towers):
+            tower.weight.copy_(grouped.weight[3 * t:3 * t + 3])
+            tower.bias.copy_(grouped.bias[3 * t:3 * t + 3])
+    x = torch.randn(2, 8, 5, 5)
+    separate = torch.cat([towers[0](x[:, :4]), towers[1](x[:, 4:])], dim=1)
+    assert torch.allclose(grouped(x), separate, atol=1e-6)
+
+
+def test_alexnet_one_tower_computes_what_torchvision_computes():
+    torch.manual_seed(0)
+    ours, theirs = create("alexnet_onetower_imagenet", num_classes=1000).eval(), torchvision.models.alexnet().eval()
+    assert [p.shape for p in ours.parameters()] == [p.shape for p in theirs.parameters()]
+    with torch.no_grad():
+        for mine, ref in zip(ours.parameters(), theirs.parameters()):
+            mine.copy_(ref)
+    x = torch.randn(1, 3, 224, 224)
+    with torch.no_grad():
+        assert torch.allclose(ours(x), theirs(x), atol=1e-5)
+
+
+def test_alexnet_feature_map_sides_follow_the_paper():
+    sides = {}
+    with torch.device("meta"):
+        net = create("alexnet_imagenet", num_classes=1000)
+        x = torch.empty(1, 3, 227, 227)
+        for name, layer in net.features.named_children():
+            x = layer(x)
+            sides[name] = x.shape[-1]
+    assert (sides["conv1"], sides["pool1"], sides["conv2"], sides["pool2"], sides["conv5"], sides["pool5"]) == \
+        (55, 27, 27, 13, 13, 6)
+
+
+def test_zfnet_first_layer_and_map_sides():
+    with torch.device("meta"):
+        net = create("zfnet_imagenet", num_classes=1000)
+        x = torch.empty(1, 3, 224, 224)
+        sides = {}
+        for name, layer in net.features.named_children():
+            x = layer(x)
+            sides[name] = x.shape[-1]
+    conv1 = net.features.conv1
+    assert (conv1.out_channels, conv1.kernel_size, conv1.stride) == (96, (7, 7), (2, 2))
+    assert [sides[n] for n in ("conv1", "pool1", "conv2", "pool2", "conv3", "conv5", "pool5")] == \
+        [110, 55, 26, 13, 13, 13, 6]
+    assert list(net.features.named_children())[2][0] == "pool1"  # pooled, then normalized
+
+
+def test_alexnet_cifar_options_change_the_layers():
+    plain = create("alexnet", groups=1, lrn=False, overlap_pool=False, act="tanh", dropout=0.0)
+    kinds = {type(m) for m in plain.modules()}
+    assert nn.LocalResponseNorm not in kinds and nn.ReLU not in kinds and nn.Tanh in kinds
+    assert plain.features.pool1.kernel_size == 2
+    assert plain(torch.randn(2, 3, 32, 32)).shape == (2, 10)
+    assert count(create("alexnet", groups=1)) > count(create("alexnet", groups=2))
+
+
+@pytest.mark.parametrize("options, message", [({"act": "sigmoid"}, "act"), ({"groups": 3}, "groups"),
+                                              ({"dropout": 1.0}, "dropout")])
+def test_alexnet_refuses_bad_options(options, message):
+    with pytest.raises(ValueError, match=message):
+        create("alexnet", **options)
