@@ -102,6 +102,11 @@ def test_pareto_front_hand_made():
     assert [p["name"] for p in pareto_front(points, "flops", "accuracy")] == ["a", "b", "d"]
     fig = plot_tradeoff(points)
     assert fig.axes and len(fig.axes[0].lines) == 1
+    from cnnlab.viz import results_table
+    rows = results_table(points, ["name", "accuracy"]).splitlines()
+    assert rows[0] == "| name | accuracy | Pareto |" and rows[3] == "| b | 0.7 | yes |" and rows[4] == "| c | 0.6 |  |"
+    with pytest.raises(KeyError, match="latency"):
+        results_table(points, ["name", "latency"])
 
 
 def test_images_and_filter_plots():

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 
-__all__ = ["pareto_front", "plot_tradeoff"]
+__all__ = ["pareto_front", "plot_tradeoff", "results_table"]
 
 
 def pareto_front(points: list[dict], x: str = "flops", y: str = "accuracy") -> list[dict]:
@@ -31,3 +31,25 @@ def plot_tradeoff(points: list[dict], x: str = "flops", y: str = "accuracy", ax=
     ax.set_ylabel(y)
     ax.legend()
     return fig
+
+
+def _cell(value) -> str:
+    return f"{value:.3g}" if isinstance(value, float) else str(value)
+
+
+def results_table(points: list[dict], columns: list[str] | None = None, x: str = "flops",
+                  y: str = "accuracy") -> str:
+    """A Markdown table of ``points`` (``columns`` default: the keys of the first point), sorted by ``x``,
+    with a last column that marks the Pareto-optimal models (``x`` against ``y``). Show it in a notebook
+    with ``IPython.display.Markdown(results_table(...))``."""
+    if not points:
+        raise ValueError("points must hold at least one result")
+    columns = columns or list(points[0])
+    missing = {c for p in points for c in columns if c not in p}
+    if missing:
+        raise KeyError(f"some points lack the columns {', '.join(sorted(missing))}")
+    front = {id(p) for p in pareto_front(points, x, y)}
+    lines = ["| " + " | ".join(columns) + " | Pareto |", "|" + " --- |" * (len(columns) + 1)]
+    for p in sorted(points, key=lambda p: p[x]):
+        lines.append("| " + " | ".join(_cell(p[c]) for c in columns) + f" | {'yes' if id(p) in front else ''} |")
+    return "\n".join(lines)
