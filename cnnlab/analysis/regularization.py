@@ -20,9 +20,10 @@ __all__ = ["regularizer_masks", "unitwise_ratios", "mixed_samples", "shake_shake
 def regularizer_masks(images: torch.Tensor, p: float = 0.25, block_size: int = 7,
                       seed: int = 0) -> dict[str, torch.Tensor]:
     """Keep-masks ``(N, H, W)`` (1 kept, 0 dropped) of four regularizers at drop probability ``p``:
-    ``dropout`` (independent pixels), ``dropblock`` (squares of an odd ``block_size``, torchvision's
-    ``drop_block2d``), ``cutout`` (one ``block_size`` square per image) and ``random_erasing``
-    (torchvision ``v2.RandomErasing`` with an area share of about ``p``)."""
+    ``dropout`` (independent pixels) [srivastava2014dropout], ``dropblock`` (squares of an odd
+    ``block_size``, torchvision's ``drop_block2d``) [ghiasi2018dropblock], ``cutout`` (one ``block_size``
+    square per image) [devries2017improved] and ``random_erasing`` (torchvision ``v2.RandomErasing``, one
+    rectangle of area share ``p``) [zhong2020random]."""
     images = check_images(images)
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"p must lie in [0, 1], got {p!r}")
@@ -62,8 +63,9 @@ def unitwise_ratios(model: nn.Module) -> dict[str, torch.Tensor]:
 
 def mixed_samples(images: torch.Tensor, labels: torch.Tensor, num_classes: int, method: str = "mixup",
                   alpha: float = 1.0, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
-    """A batch mixed by torchvision's ``v2.MixUp`` or ``v2.CutMix`` (each image with its neighbour in the
-    batch) and the soft labels ``(N, num_classes)`` that go with it (each row sums to 1)."""
+    """A batch mixed by torchvision's ``v2.MixUp`` [zhang2018mixup] or ``v2.CutMix`` [yun2019cutmix] (each
+    image with its neighbour in the batch, weight λ ~ Beta(``alpha``, ``alpha``)) and the soft labels
+    ``(N, num_classes)`` that go with it (each row sums to 1)."""
     images = check_images(images)
     mixers = {"mixup": v2.MixUp, "cutmix": v2.CutMix}
     if method not in mixers:

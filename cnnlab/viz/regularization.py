@@ -64,7 +64,8 @@ def plot_shake_shake(a: torch.Tensor, b: torch.Tensor, mixed: torch.Tensor, alph
 
 
 def plot_survival(probabilities: list[float], ax=None):
-    """Bars of the survival probability of each residual block (stochastic depth's linear decay rule)."""
+    """Bars of the survival probability of each residual block (stochastic depth's linear decay rule,
+    :func:`cnnlab.layers.survival_probabilities`) [huang2016deep]."""
     fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(6, 3))
     blocks = np.arange(1, len(probabilities) + 1)
     ax.bar(blocks, probabilities, color="tab:blue")
