@@ -270,3 +270,16 @@ def test_logit_gaps_and_label_smoothing_target():
         optimal_logit_gap(1.5, k)
     fig = plot_logit_gaps({"one-hot": gaps, "smoothed": gaps - 1}, optimum=gap)
     assert len(fig.axes[0].patches) == 80 and len(fig.axes[0].lines) == 1
+
+
+def test_seeded_helpers_leave_the_global_generator_alone():
+    from cnnlab.analysis import mixed_samples, shake_shake_mix
+    images = torch.rand(2, 3, 8, 8)
+    torch.manual_seed(5)
+    expected = torch.rand(3)
+    torch.manual_seed(5)
+    first = regularizer_masks(images, p=0.3, block_size=3, seed=1)
+    mixed_samples(images, torch.tensor([0, 1]), 2, seed=1)
+    shake_shake_mix(images, images.flip(0), seed=1)
+    assert torch.equal(torch.rand(3), expected)  # the caller's random stream goes on as if untouched
+    assert all(torch.equal(first[k], m) for k, m in regularizer_masks(images, p=0.3, block_size=3, seed=1).items())

@@ -4,6 +4,7 @@ gradient-to-weight ratios that adaptive gradient clipping (AGC) looks at."""
 from __future__ import annotations
 
 import math
+from contextlib import contextmanager
 
 import torch
 import torch.nn as nn
@@ -15,6 +16,14 @@ from .features import check_images
 
 __all__ = ["regularizer_masks", "unitwise_ratios", "mixed_samples", "shake_shake_mix", "penultimate_projection",
            "logit_gaps", "optimal_logit_gap"]
+
+
+@contextmanager
+def _seeded(seed: int):
+    """Seed torch's global generator (torchvision's transforms draw from it), restoring the caller's after."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        yield
 
 
 def regularizer_masks(images: torch.Tensor, p: float = 0.25, block_size: int = 7,
@@ -32,17 +41,17 @@ def regularizer_masks(images: torch.Tensor, p: float = 0.25, block_size: int = 7
         raise ValueError(f"block_size must lie in [1, {min(h, w)}], got {block_size!r}")
     if block_size % 2 == 0:
         raise ValueError(f"block_size must be odd (torchvision's drop_block2d), got {block_size}")
-    torch.manual_seed(seed)
-    ones = torch.ones(n, 1, h, w)
-    dropout = (torch.rand(n, h, w) >= p).float()
-    dropblock = (drop_block2d(ones, p, block_size, inplace=False, training=True) > 0).float()[:, 0]
-    cutout = torch.ones(n, h, w)
-    for i in range(n):
-        top = int(torch.randint(0, h - block_size + 1, ()))
-        left = int(torch.randint(0, w - block_size + 1, ()))
-        cutout[i, top:top + block_size, left:left + block_size] = 0
-    erase = v2.RandomErasing(p=1.0, scale=(max(p, 1e-3), max(p, 1e-3)), value=0)
-    erased = torch.stack([erase(torch.ones(1, h, w))[0] for _ in range(n)]) if p > 0 else torch.ones(n, h, w)
+    with _seeded(seed):
+        ones = torch.ones(n, 1, h, w)
+        dropout = (torch.rand(n, h, w) >= p).float()
+        dropblock = (drop_block2d(ones, p, block_size, inplace=False, training=True) > 0).float()[:, 0]
+        cutout = torch.ones(n, h, w)
+        for i in range(n):
+            top = int(torch.randint(0, h - block_size + 1, ()))
+            left = int(torch.randint(0, w - block_size + 1, ()))
+            cutout[i, top:top + block_size, left:left + block_size] = 0
+        erase = v2.RandomErasing(p=1.0, scale=(p, p), value=0)
+        erased = torch.stack([erase(ones[i])[0] for i in range(n)]) if p > 0 else torch.ones(n, h, w)
     return {"dropout": dropout, "dropblock": dropblock, "cutout": cutout, "random_erasing": erased}
 
 
@@ -70,8 +79,8 @@ def mixed_samples(images: torch.Tensor, labels: torch.Tensor, num_classes: int, 
     mixers = {"mixup": v2.MixUp, "cutmix": v2.CutMix}
     if method not in mixers:
         raise ValueError(f"method must be one of {', '.join(mixers)}, got {method!r}")
-    torch.manual_seed(seed)
-    return mixers[method](alpha=alpha, num_classes=num_classes)(images, labels)
+    with _seeded(seed):
+        return mixers[method](alpha=alpha, num_classes=num_classes)(images, labels)
 
 
 def shake_shake_mix(a: torch.Tensor, b: torch.Tensor, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
@@ -81,10 +90,10 @@ def shake_shake_mix(a: torch.Tensor, b: torch.Tensor, seed: int = 0) -> tuple[to
     if a.shape != b.shape or a.dim() < 1:
         raise ValueError(f"a and b must be batches of the same shape, got {tuple(a.shape)} and {tuple(b.shape)}")
     shake = ShakeShake().train()
-    torch.manual_seed(seed)
-    mixed = shake(a, b)
-    torch.manual_seed(seed)
-    alpha = shake(torch.ones_like(a), torch.zeros_like(b))
+    with _seeded(seed):
+        mixed = shake(a, b)
+    with _seeded(seed):
+        alpha = shake(torch.ones_like(a), torch.zeros_like(b))
     return mixed, alpha.flatten(1)[:, 0]
 
 
