@@ -347,3 +347,39 @@ def test_shake_shake_shortcut_halves_see_shifted_pixels():
     out = shortcut(x)
     assert torch.equal(out[0, 0], x[0, 0, ::2, ::2]) and torch.equal(out[0, 1], x[0, 0, 1::2, 1::2])
     assert count(ShiftedPoolShortcut(16, 32, 2)) == 2 * 16 * 16 + 2 * 32
+
+
+def test_msdnet_returns_one_logit_per_exit_in_train_and_eval():
+    exits = 3
+    model = create("msdnet", exits=exits, base=2, step=1, growth=4, channels=8)
+    x = torch.randn(2, 3, 32, 32)
+    for mode in (True, False):
+        out = model.train(mode)(x)
+        assert isinstance(out, list) and len(out) == exits and all(o.shape == (2, 10) for o in out)
+
+
+def test_msdnet_layers_grow_every_scale_densely():
+    from cnnlab.models.msdnet import MSDLayer
+    layer = MSDLayer([8, 16, 32], growth=4)
+    xs = [torch.randn(1, 8, 16, 16), torch.randn(1, 16, 8, 8), torch.randn(1, 32, 4, 4)]
+    out = layer(xs)
+    assert [tuple(o.shape[1:]) for o in out] == [(12, 16, 16), (24, 8, 8), (48, 4, 4)]
+    assert all(torch.equal(o[:, :x.shape[1]], x) for o, x in zip(out, xs))  # input kept: dense concat
+    assert layer.out_channels == [12, 24, 48]
+    model = create("msdnet")
+    scales = [m.conv.stride[0] for m in model.first]
+    assert scales == [1, 2, 2] and len(model.blocks[0]) == 4 and len(model.blocks[1]) == 2
+    with pytest.raises(ValueError, match="growth"):
+        create("msdnet", growth=0)
+
+
+def test_resnet_early_exit_last_exit_is_the_plain_resnet():
+    torch.manual_seed(0)
+    multi = create("resnet_early_exit").eval()
+    single = cifar_resnet(20).eval()
+    single.load_state_dict({k.replace("exits.2.", "head."): v for k, v in multi.state_dict().items()
+                            if not k.startswith(("exits.0", "exits.1"))})
+    x = torch.randn(2, 3, 32, 32)
+    out = multi(x)
+    assert len(out) == 3 and torch.allclose(out[-1], single(x))
+    assert count(multi) - count(single) == (16 + 1) * 10 + (32 + 1) * 10  # two pool-linear exits
