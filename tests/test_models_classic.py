@@ -233,3 +233,66 @@ def test_alexnet_cifar_options_change_the_layers():
 def test_alexnet_refuses_bad_options(options, message):
     with pytest.raises(ValueError, match=message):
         create("alexnet", **options)
+
+
+# --- VGG [simonyan2015very] and NiN [lin2014network] -------------------------------------------------
+
+from cnnlab.models.nin import MLPConv  # noqa: E402
+from cnnlab.models.vgg import VGG_CONFIGS  # noqa: E402
+
+
+@pytest.mark.parametrize("depth", sorted(VGG_CONFIGS))
+def test_vgg_is_a_stack_of_3x3_convs_of_table_1(depth):
+    net = create(f"vgg{depth}")
+    convs = [m for m in net.features.modules() if isinstance(m, nn.Conv2d)]
+    assert len(convs) + 3 == depth  # the depth counts the three FC layers of the paper
+    assert all(c.kernel_size == (3, 3) and c.padding == (1, 1) and c.stride == (1, 1) for c in convs)
+    assert [len([m for m in stage if isinstance(m, nn.Conv2d)]) for stage in net.features] == list(VGG_CONFIGS[depth])
+
+
+def test_two_3x3_convs_cover_5x5_with_18_instead_of_25_weights():
+    c = 8
+    stack = nn.Sequential(nn.Conv2d(c, c, 3, bias=False), nn.Conv2d(c, c, 3, bias=False))
+    big = nn.Conv2d(c, c, 5, bias=False)
+    assert count(stack) == 18 * c * c and count(big) == 25 * c * c
+    x = torch.zeros(1, c, 9, 9, requires_grad=True)
+    stack(x)[0, :, 2, 2].sum().backward()
+    rows, cols = x.grad[0].abs().sum(0).nonzero(as_tuple=True)
+    assert (rows.max() - rows.min() + 1, cols.max() - cols.min() + 1) == (5, 5)
+
+
+@pytest.mark.parametrize("name", [n for n in ("alexnet_onetower_imagenet",) + tuple(
+    f"vgg{d}{bn}_imagenet" for d in (11, 13, 16, 19) for bn in ("", "_bn"))])
+def test_torchvision_parity_layer_by_layer(name):
+    builder = getattr(torchvision.models, name.replace("_imagenet", "").replace("alexnet_onetower", "alexnet"))
+    with torch.device("meta"):
+        ours, theirs = create(name, num_classes=1000), builder(weights=None)
+    assert [tuple(p.shape) for p in ours.parameters()] == [tuple(p.shape) for p in theirs.parameters()]
+    assert [tuple(b.shape) for b in ours.buffers()] == [tuple(b.shape) for b in theirs.buffers()]
+
+
+def test_vgg_width_scales_channels_and_bad_depth_is_refused():
+    assert create("vgg11", width=0.25).features.stage5.conv1.out_channels == 128
+    with pytest.raises(ValueError, match="11, 13, 16, 19"):
+        from cnnlab.models.vgg import VGG
+        VGG(depth=15)
+
+
+def test_nin_has_no_fully_connected_layer_and_pools_class_maps():
+    net = create("nin")
+    assert not any(isinstance(m, nn.Linear) for m in net.modules())
+    last = net.features.mlpconv3
+    assert isinstance(last, MLPConv) and last.cccp2.out_channels == 10 and last.cccp1.kernel_size == (1, 1)
+    net.eval()
+    x = torch.randn(2, 3, 32, 32)
+    maps = net.features(x)
+    assert maps.shape == (2, 10, 8, 8)
+    assert torch.allclose(net(x), maps.mean(dim=(2, 3)))
+    assert count(net) == 966_986  # the released CIFAR-10 NiN, counted by hand: 0.97M
+
+
+def test_nin_is_fully_convolutional_above_its_minimum_size():
+    net = create("nin").eval()
+    assert net(torch.randn(1, 3, 48, 48)).shape == (1, 10)
+    with pytest.raises(ValueError, match="at least 8x8"):
+        net(torch.randn(1, 3, 4, 4))
