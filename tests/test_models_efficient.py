@@ -1,0 +1,90 @@
+"""Efficient convolutions and attention: separable cost, Xception/MobileNet/SqueezeNet/SE/SK/
+EfficientNet/NFNet/NASNet/Assemble-ResNet shapes, parameter counts against papers and torchvision."""
+import pytest
+import torch
+import torch.nn as nn
+import torchvision
+from torch.utils.flop_counter import FlopCounterMode
+
+from cnnlab.layers.separable import DepthwiseSeparableConv, separable_cost, standard_conv_cost
+from cnnlab.models import create, info, list_models
+
+MODULES = {f"cnnlab.models.{m}" for m in ("xception", "mobilenet", "squeezenet", "senet", "sknet", "nasnet",
+                                            "efficientnet", "nfnet", "assemble_resnet")}
+OURS = [n for n in list_models() if info(n).builder.__module__ in MODULES]
+
+
+def count(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+def macs(module: nn.Module, x: torch.Tensor) -> int:
+    with FlopCounterMode(display=False) as counter:
+        module(x)
+    return counter.get_total_flops() // 2
+
+
+@pytest.mark.parametrize("name", OURS)
+def test_parameter_count_matches_reference(name):
+    entry = info(name)
+    if entry.reference_params is None and entry.torchvision_builder is None:
+        pytest.skip("no published figure for this form")
+    with torch.device("meta"):
+        ours = count(create(name, num_classes=entry.reference_classes))
+        if entry.torchvision_builder:
+            assert ours == count(getattr(torchvision.models, entry.torchvision_builder)(weights=None))
+            return
+    figure = entry.reference.split("(")[-1].rstrip("M)")
+    decimals = len(figure.split(".")[1]) if "." in figure else 0
+    assert abs(ours - entry.reference_params) <= 0.5 * 10 ** (6 - decimals)
+
+
+# --- depthwise-separable convolution --------------------------------------------------------------
+
+@pytest.mark.parametrize("n, m, k, stride", [(8, 16, 3, 1), (6, 10, 5, 2)])
+def test_separable_cost_formula_matches_counted_multiply_adds(n, m, k, stride):
+    conv = DepthwiseSeparableConv(n, m, k, stride, norm=False)
+    x = torch.randn(1, n, 12, 12)
+    h, w = conv(x).shape[-2:]
+    assert macs(conv, x) == separable_cost(h, w, n, m, k) == h * w * n * (k * k + m)
+    standard = nn.Conv2d(n, m, k, stride, k // 2, bias=False)
+    assert macs(standard, x) == standard_conv_cost(h, w, n, m, k)
+
+
+def test_separable_conv_is_depthwise_then_pointwise():
+    conv = DepthwiseSeparableConv(8, 16, 3)
+    assert conv.depthwise.groups == 8 and conv.depthwise.weight.shape == (8, 1, 3, 3)
+    assert conv.pointwise.weight.shape == (16, 8, 1, 1)
+    assert count(conv.depthwise) + count(conv.pointwise) == 8 * 9 + 8 * 16
+    with pytest.raises(ValueError, match="kernel_size"):
+        DepthwiseSeparableConv(8, 16, 0)
+    with pytest.raises(ValueError, match="positive integer"):
+        separable_cost(4, 4, 0, 8, 3)
+
+
+# --- Xception and MobileNet -----------------------------------------------------------------------
+
+def test_xception_flows_have_the_paper_widths():
+    model = create("xception_imagenet", num_classes=1000)
+    assert len(model.middle) == 8
+    assert model.middle.block1.body[1].pointwise.out_channels == 728
+    assert model.exit.sep2.pointwise.out_channels == 2048
+    with torch.device("meta"):
+        out = model.to("meta").entry(torch.empty(1, 64, 147, 147, device="meta"))
+    assert out.shape == (1, 728, 19, 19)  # the paper's Fig. 5: 19x19x728 feature maps
+
+
+def test_mobilenet_width_multiplier_thins_every_layer():
+    full, half = create("mobilenet_v1", alpha=1.0), create("mobilenet_v1", alpha=0.5)
+    assert half.features.layer13.pointwise.out_channels == 512
+    assert count(half) < 0.3 * count(full)  # ~alpha^2 for the pointwise convs that dominate
+    with pytest.raises(ValueError, match="alpha"):
+        create("mobilenet_v1", alpha=0)
+
+
+def test_mobilenet_v2_bottleneck_is_linear_and_residual_when_shape_kept():
+    model = create("mobilenet_v2")
+    block = model.features.stage3[1]  # 32 -> 32, stride 1
+    assert block.use_residual and not hasattr(block.project, "act")
+    assert block.expand.conv.out_channels == 6 * 32
+    assert not model.features.stage3[0].use_residual
