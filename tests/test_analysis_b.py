@@ -283,3 +283,25 @@ def test_seeded_helpers_leave_the_global_generator_alone():
     shake_shake_mix(images, images.flip(0), seed=1)
     assert torch.equal(torch.rand(3), expected)  # the caller's random stream goes on as if untouched
     assert all(torch.equal(first[k], m) for k, m in regularizer_masks(images, p=0.3, block_size=3, seed=1).items())
+
+
+def test_label_smoothing_holds_the_logit_gap_at_its_target():
+    from cnnlab.analysis import logit_gaps, optimal_logit_gap
+
+    def trained_gap(smoothing):
+        torch.manual_seed(0)
+        centers = torch.randn(4, 3) * 2
+        labels = torch.arange(4).repeat(32)
+        x = (centers[labels] + 0.5 * torch.randn(128, 3))[:, :, None, None]
+        model = nn.Sequential(nn.Flatten(), nn.Linear(3, 16), nn.ReLU(), nn.Linear(16, 4))
+        optimizer = torch.optim.Adam(model.parameters(), 0.05)
+        for _ in range(100):
+            loss = nn.functional.cross_entropy(model(x), labels, label_smoothing=smoothing)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        return logit_gaps(model, [(x, labels)]).median().item()
+
+    target = optimal_logit_gap(0.2, 4)
+    assert trained_gap(0.2) == pytest.approx(target, rel=0.05)
+    assert trained_gap(0.0) > 3 * target  # one-hot targets keep pushing the gap up
