@@ -383,3 +383,25 @@ def test_resnet_early_exit_last_exit_is_the_plain_resnet():
     out = multi(x)
     assert len(out) == 3 and torch.allclose(out[-1], single(x))
     assert count(multi) - count(single) == (16 + 1) * 10 + (32 + 1) * 10  # two pool-linear exits
+
+
+class _Zero(nn.Module):
+    def forward(self, x):
+        return torch.zeros(())
+
+
+def test_ror_is_a_resnet_plus_stage_and_root_shortcuts():
+    torch.manual_seed(0)
+    ror = create("ror3_resnet20").eval()
+    plain = cifar_resnet(20).eval()
+    extra = (16 * 32 + 2 * 32) + (32 * 64 + 2 * 64) + (16 * 64 + 2 * 64)  # stage 2, stage 3, root projections
+    assert count(ror) - count(plain) == extra
+    assert isinstance(ror.stage_shortcuts[0], nn.Identity) and ror.root_shortcut[0].stride == (4, 4)
+    assert plain.load_state_dict(ror.state_dict(), strict=False).missing_keys == []
+    x = torch.randn(2, 3, 32, 32)
+    assert not torch.allclose(ror(x), plain(x))
+    ror.stage_shortcuts = nn.ModuleList(_Zero() for _ in range(3))
+    ror.root_shortcut = _Zero()
+    assert torch.allclose(ror(x), plain(x), atol=1e-6)  # without the added levels: the ResNet itself
+    with pytest.raises(ValueError, match="dropblock"):
+        create("ror3_resnet20", dropblock=0.1)

@@ -119,10 +119,13 @@ class _ResidualBlock(nn.Module):
                          if residual else None)
         self.post_act = nn.ReLU(inplace=False) if variant == "original" else nn.Identity()
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, extra: torch.Tensor | None = None) -> torch.Tensor:
+        """``extra``: a further shortcut added before the final activation (RoR [zhang2017residual])."""
         out = self.drop_path(self.body(x))
         if self.shortcut is not None:
             out = out + self.shortcut(x)
+        if extra is not None:
+            out = out + extra
         return self.post_act(out)
 
 
