@@ -88,3 +88,24 @@ def test_mobilenet_v2_bottleneck_is_linear_and_residual_when_shape_kept():
     assert block.use_residual and not hasattr(block.project, "act")
     assert block.expand.conv.out_channels == 6 * 32
     assert not model.features.stage3[0].use_residual
+
+
+# --- SqueezeNet -----------------------------------------------------------------------------------
+
+def test_fire_module_concatenates_expand_paths():
+    from cnnlab.layers.fire import Fire
+    fire = Fire(96, 16, 64, 64)
+    assert fire(torch.randn(2, 96, 9, 9)).shape == (2, 128, 9, 9)
+    # [iandola2016squeezenet] Table 1, fire2: 96*16+16 + 16*64+64 + 16*9*64+64 parameters
+    assert count(fire) == 96 * 16 + 16 + 16 * 64 + 64 + 16 * 9 * 64 + 64
+    with pytest.raises(ValueError, match="squeeze"):
+        Fire(96, 0, 64, 64)
+
+
+def test_squeezenet_has_no_fully_connected_layer():
+    model = create("squeezenet")
+    assert not any(isinstance(m, nn.Linear) for m in model.modules())
+    assert model(torch.randn(2, 3, 32, 32)).shape == (2, 10)
+    with pytest.raises(ValueError, match="version"):
+        from cnnlab.models.squeezenet import SqueezeNet
+        SqueezeNet(version="2_0")
