@@ -179,6 +179,8 @@ def test_regularizer_explorer_reacts_to_each_control_and_has_png():
     assert "image/png" in explorer._repr_mimebundle_()
     with pytest.raises(ValueError, match="at least 2 images"):
         regularizer_explorer(torch.rand(1, 3, 16, 16))
+    with pytest.raises(ValueError, match="3 class names"):
+        regularizer_explorer(torch.rand(4, 3, 16, 16), classes=["a", "b", "c"])
 
 
 def test_penultimate_projection_keeps_template_geometry():

@@ -26,7 +26,11 @@ def regularizer_explorer(images: torch.Tensor, labels: torch.Tensor | None = Non
     if len(images) < 2:
         raise ValueError(f"give at least 2 images (mixing needs pairs), got {len(images)}")
     labels = torch.arange(len(images)) if labels is None else torch.as_tensor(labels)
+    if labels.shape != (len(images),):
+        raise ValueError(f"labels must hold one class index per image ({len(images)}), got shape {tuple(labels.shape)}")
     num_classes = len(classes) if classes else int(labels.max()) + 1
+    if int(labels.max()) >= num_classes:
+        raise ValueError(f"labels go up to {int(labels.max())} but there are {num_classes} class names")
     shown = images[:count]
     largest = min(images.shape[-2:])
     largest -= 1 - largest % 2  # DropBlock needs an odd size
