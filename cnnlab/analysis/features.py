@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
 __all__ = ["first_layer_filters", "feature_maps", "activation_maximization", "misclassified"]
 
