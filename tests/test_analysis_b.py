@@ -194,6 +194,7 @@ def test_penultimate_projection_keeps_template_geometry():
     projection = penultimate_projection(model, [(images, labels)], classes=(0, 1, 2))
     assert projection["points"].shape == (4, 2) and projection["templates"].shape == (3, 2)
     assert sorted(projection["labels"].tolist()) == [0, 1, 2, 2]  # classes 3 and 4 left out
+    assert projection["classes"].tolist() == [0, 1, 2]
     t = projection["templates"]
     assert torch.allclose(torch.cdist(t, t), torch.cdist(w[:3], w[:3]), atol=1e-5)  # distances kept
     assert torch.allclose(projection["points"], t[projection["labels"]], atol=1e-5)  # templates land on theirs
@@ -220,7 +221,7 @@ def test_regularization_figures():
     assert "50% of units clipped" in fig.axes[0].get_legend().get_texts()[0].get_text()
     assert fig.axes[0].get_title() == "4 units, 1 with a zero gradient"
     projection = {"points": torch.rand(6, 2), "labels": torch.tensor([0, 0, 1, 1, 2, 2]),
-                  "templates": torch.rand(3, 2)}
+                  "templates": torch.rand(3, 2), "classes": torch.tensor([0, 1, 2])}
     assert len(plot_penultimate_projection({"plain": projection, "smoothed": projection}).axes) == 2
 
 

@@ -113,7 +113,8 @@ def penultimate_projection(model: nn.Module, data, classes: tuple[int, int, int]
 
     ``data``: an iterable of ``(images, labels)`` batches; ``layer``: the name of the classifier
     ``nn.Linear`` (default: the last one), whose input is the penultimate activation. Returns ``points``
-    ``(M, 2)``, their ``labels`` ``(M,)`` and the three ``templates`` ``(3, 2)`` (origin: their centroid).
+    ``(M, 2)``, their ``labels`` ``(M,)``, the three ``templates`` ``(3, 2)`` (origin: their centroid) and
+    the ``classes`` they belong to.
     """
     if len(classes) != 3 or len(set(classes)) != 3:
         raise ValueError(f"classes must be three different class indices, got {classes!r}")
@@ -149,7 +150,7 @@ def penultimate_projection(model: nn.Module, data, classes: tuple[int, int, int]
     origin = templates.mean(0)
     basis, _ = torch.linalg.qr((templates[1:] - templates[0]).T)  # orthonormal basis (D, 2) of the plane
     return {"points": (features[chosen] - origin) @ basis, "labels": labels[chosen],
-            "templates": (templates - origin) @ basis}
+            "templates": (templates - origin) @ basis, "classes": wanted}
 
 
 @torch.no_grad()

@@ -79,16 +79,16 @@ def plot_survival(probabilities: list[float], ax=None):
 
 def plot_penultimate_projection(projections: dict[str, dict], classes: list[str] | None = None):
     """One scatter per entry of ``projections`` (title -> :func:`cnnlab.analysis.penultimate_projection`),
-    e.g. ``{"no smoothing": ..., "label smoothing 0.1": ...}``: points by class, templates as stars."""
+    e.g. ``{"no smoothing": ..., "label smoothing 0.1": ...}``: points by class, each class's template as a
+    star of its colour."""
     fig, axes = plt.subplots(1, len(projections), figsize=(4 * len(projections), 4), squeeze=False)
     for ax, (title, projection) in zip(axes[0], projections.items()):
-        points, labels = projection["points"], projection["labels"]
-        for k, label in enumerate(labels.unique().tolist()):
+        points, labels, templates = projection["points"], projection["labels"], projection["templates"]
+        for k, label in enumerate(projection["classes"].tolist()):
             chosen = points[labels == label]
             name = classes[label] if classes else str(label)
             ax.scatter(chosen[:, 0], chosen[:, 1], s=6, alpha=0.6, color=f"C{k}", label=name)
-        templates = projection["templates"]
-        ax.scatter(templates[:, 0], templates[:, 1], marker="*", s=180, color="black", label="templates")
+            ax.scatter(*templates[k], marker="*", s=220, color=f"C{k}", edgecolors="black")
         ax.set_title(title, fontsize=10)
         ax.set_aspect("equal", adjustable="datalim")
         ax.legend(fontsize=7)
