@@ -272,7 +272,7 @@ def test_logit_gaps_and_label_smoothing_target():
     with pytest.raises(ValueError, match="smoothing must lie"):
         optimal_logit_gap(1.5, k)
     fig = plot_logit_gaps({"one-hot": gaps, "smoothed": gaps - 1}, optimum=gap)
-    assert len(fig.axes[0].patches) == 80 and len(fig.axes[0].lines) == 1
+    assert len(fig.axes[0].patches) == 2 * 59 and len(fig.axes[0].lines) == 1
 
 
 def test_seeded_helpers_leave_the_global_generator_alone():

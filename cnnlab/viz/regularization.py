@@ -100,8 +100,10 @@ def plot_logit_gaps(gaps: dict[str, torch.Tensor], optimum: float | None = None,
     """Histograms of :func:`cnnlab.analysis.logit_gaps` per model (name -> gaps), with the gap label
     smoothing aims at (:func:`cnnlab.analysis.optimal_logit_gap`) marked when ``optimum`` is given."""
     fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(6, 3))
+    pooled = torch.cat([values.detach().flatten().cpu() for values in gaps.values()])
+    bins = np.linspace(min(pooled.min().item(), 0.0), pooled.max().item(), 60)  # shared, so heights compare
     for name, values in gaps.items():
-        ax.hist(values.detach().cpu().numpy(), bins=40, alpha=0.6, label=name)
+        ax.hist(values.detach().cpu().numpy(), bins=bins, alpha=0.6, label=name)
     if optimum is not None and np.isfinite(optimum):
         ax.axvline(optimum, color="black", linestyle="--", label=f"label smoothing's target gap {optimum:.2f}")
     ax.set_xlabel("true-class logit minus mean of the other logits")
