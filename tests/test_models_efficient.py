@@ -65,12 +65,12 @@ def test_separable_conv_is_depthwise_then_pointwise():
 # --- Xception and MobileNet -----------------------------------------------------------------------
 
 def test_xception_flows_have_the_paper_widths():
-    model = create("xception_imagenet", num_classes=1000)
+    with torch.device("meta"):
+        model = create("xception_imagenet", num_classes=1000)
+        out = model.entry(torch.empty(1, 64, 147, 147))
     assert len(model.middle) == 8
     assert model.middle.block1.body[1].pointwise.out_channels == 728
     assert model.exit.sep2.pointwise.out_channels == 2048
-    with torch.device("meta"):
-        out = model.to("meta").entry(torch.empty(1, 64, 147, 147, device="meta"))
     assert out.shape == (1, 728, 19, 19)  # the paper's Fig. 5: 19x19x728 feature maps
 
 
@@ -109,3 +109,52 @@ def test_squeezenet_has_no_fully_connected_layer():
     with pytest.raises(ValueError, match="version"):
         from cnnlab.models.squeezenet import SqueezeNet
         SqueezeNet(version="2_0")
+
+
+# --- SE and SK attention --------------------------------------------------------------------------
+
+def test_se_weights_lie_in_zero_one_and_scale_the_residual_branch():
+    from cnnlab.layers import attention_weights
+    model = create("se_resnet20")
+    weights = attention_weights(model, torch.randn(2, 3, 32, 32))
+    assert len(weights) == 9  # one SE per basic block of ResNet-20
+    first = weights["stages.stage1.0.body.5"]
+    assert first.shape == (2, 16, 1, 1)
+    assert all(((w > 0) & (w < 1)).all() for w in weights.values())
+    assert model.training  # the helper restores the mode
+
+
+def test_se_reduction_ratio_sets_hidden_width():
+    from cnnlab.layers.se import SqueezeExcite
+    se = SqueezeExcite(64, reduction=16)
+    assert se.fc1.out_channels == 4 and count(se) == 64 * 4 + 4 + 4 * 64 + 64
+    x = torch.randn(2, 64, 5, 5)
+    gate = torch.sigmoid(se.fc2(torch.relu(se.fc1(x.mean((2, 3), keepdim=True)))))
+    assert torch.allclose(se(x), x * gate, atol=1e-6)
+    with pytest.raises(ValueError, match="reduction"):
+        SqueezeExcite(64, reduction=0)
+
+
+def test_sk_branch_weights_are_a_softmax_over_branches():
+    from cnnlab.layers import attention_weights
+    from cnnlab.layers.sk import SelectiveKernel
+    sk = SelectiveKernel(16, 16, dilations=(1, 2, 3), groups=4, reduction=4, min_dim=8)
+    assert sk.fuse.conv.out_channels == 8  # d = max(C / r, L)
+    assert [b.conv.dilation for b in sk.branches] == [(1, 1), (2, 2), (3, 3)]
+    weights = attention_weights(sk, torch.randn(2, 16, 8, 8))[""]
+    assert weights.shape == (2, 3, 16, 1, 1)
+    assert torch.allclose(weights.sum(dim=1), torch.ones(2, 16, 1, 1))
+    assert sk(torch.randn(2, 16, 8, 8)).shape == (2, 16, 8, 8)
+    with pytest.raises(ValueError, match="dilations"):
+        SelectiveKernel(16, 16, dilations=(1,))
+
+
+def test_sknet_blocks_attend_and_options_are_checked():
+    from cnnlab.layers import attention_weights
+    from cnnlab.layers.sk import SKBottleneck
+    weights = attention_weights(create("sknet"), torch.randn(2, 3, 32, 32))
+    assert len(weights) == 6 and weights["stages.stage3.1.sk"].shape == (2, 2, 128, 1, 1)
+    with pytest.raises(ValueError, match="groups"):
+        SKBottleneck(64, 128, width=60, groups=8)
+    with pytest.raises(ValueError, match="shortcut"):
+        SKBottleneck(64, 128, shortcut="z")
