@@ -405,3 +405,54 @@ def test_ror_is_a_resnet_plus_stage_and_root_shortcuts():
     assert torch.allclose(ror(x), plain(x), atol=1e-6)  # without the added levels: the ResNet itself
     with pytest.raises(ValueError, match="dropblock"):
         create("ror3_resnet20", dropblock=0.1)
+
+
+def test_fractal_block_follows_the_expansion_rule():
+    from cnnlab.models.fractalnet import FractalBlock
+    torch.manual_seed(0)
+    block = FractalBlock(3, 8, columns=3).eval()
+    assert [len(c) for c in block.columns] == [1, 2, 4]  # column j: 2^j convs
+    assert [j.columns.tolist() for j in block.joins] == [[2], [1, 2], [2], [0, 1, 2]]  # merged joins
+    assert count(block) == 3 * (3 * 8 * 9 + 2 * 8) + 4 * (8 * 8 * 9 + 2 * 8)
+    x = torch.randn(2, 3, 8, 8)
+    c0, c1, c2 = block.columns
+    inner = (c1[0](x) + c2[1](c2[0](x))) / 2  # f_2(x) = join(conv(conv(x)), conv(x))
+    expected = (c0[0](x) + c1[1](inner) + c2[3](c2[2](inner))) / 3  # f_3 = join(f_2(f_2(x)), conv(x)), joins merged
+    assert torch.allclose(block(x, torch.tensor(-1)), expected, atol=1e-6)
+
+
+def test_fractal_global_drop_path_keeps_one_column():
+    from cnnlab.models.fractalnet import FractalBlock
+    torch.manual_seed(0)
+    block = FractalBlock(3, 8, columns=3).train()
+    x = torch.randn(4, 3, 8, 8)
+    deepest = x
+    for conv in block.columns[2]:
+        deepest = conv(deepest)
+    assert torch.allclose(block(x, torch.tensor(2)), deepest, atol=1e-6)
+    assert torch.allclose(block(x, torch.tensor(0)), block.columns[0][0](x), atol=1e-6)
+
+
+def test_fractal_local_drop_path_keeps_at_least_one_input_and_eval_averages():
+    from cnnlab.models.fractalnet import FractalJoin
+    torch.manual_seed(0)
+    join = FractalJoin([0, 1, 2], p_local=0.9)
+    inputs = [torch.full((1, 1, 1, 1), float(v)) for v in (0, 3, 9)]
+    seen = {join(inputs, torch.tensor(-1)).item() for _ in range(60)}
+    assert seen <= {0, 3, 9, 1.5, 4.5, 6, 4} and len(seen) > 1  # means of surviving subsets, never empty
+    assert join(inputs, torch.tensor(1)).item() == 3  # global: only column 1
+    join.eval()
+    assert join(inputs, torch.tensor(1)).item() == 4 == join(inputs, torch.tensor(-1)).item()  # the mean
+
+
+def test_fractalnet_sampler_and_eval_determinism():
+    from cnnlab.models.fractalnet import FractalNet
+    model = create("fractalnet20_w16", global_ratio=1.0)
+    x = torch.randn(2, 3, 32, 32)
+    assert 0 <= model.sampler(x).item() < 3
+    model.eval()
+    assert model.sampler(x).item() == -1 and torch.equal(model(x), model(x))
+    with pytest.raises(ValueError, match="global_ratio"):
+        create("fractalnet20_w16", global_ratio=2.0)
+    with pytest.raises(ValueError, match="1 to 5 blocks"):
+        FractalNet(3, (8,) * 6)
