@@ -34,12 +34,18 @@ def check_images(images: torch.Tensor) -> torch.Tensor:
     return images
 
 
+def as_model_input(images: torch.Tensor, model: nn.Module) -> torch.Tensor:
+    """:func:`check_images`, moved to the device of ``model``'s parameters (results come back on the CPU)."""
+    parameter = next(model.parameters(), None)
+    return check_images(images).to(parameter.device if parameter is not None else "cpu")
+
+
 def feature_maps(model: nn.Module, images: torch.Tensor, layers: list[str]) -> dict[str, torch.Tensor]:
     """The outputs of the named ``layers`` for ``images`` (one eval forward pass with forward hooks)."""
-    images = check_images(images)
+    images = as_model_input(images, model)
     outputs: dict[str, torch.Tensor] = {}
     handles = [_module(model, name).register_forward_hook(
-        lambda _m, _i, out, name=name: outputs.__setitem__(name, out.detach())) for name in layers]
+        lambda _m, _i, out, name=name: outputs.__setitem__(name, out.detach().cpu())) for name in layers]
     try:
         model.eval()
         with torch.no_grad():
@@ -64,7 +70,7 @@ def activation_maximization(model: nn.Module, layer: str, channel: int, size: in
     """
     target = _module(model, layer)
     generator = torch.Generator().manual_seed(seed)
-    image = (0.1 * torch.randn(1, 3, size, size, generator=generator)).requires_grad_(True)
+    image = as_model_input(0.1 * torch.randn(1, 3, size, size, generator=generator), model).requires_grad_(True)
     optimizer = torch.optim.Adam([image], lr=lr)
     captured: list[torch.Tensor] = []
     handle = target.register_forward_hook(lambda _m, _i, out: captured.append(out))
@@ -89,7 +95,7 @@ def activation_maximization(model: nn.Module, layer: str, channel: int, size: in
                 history.append(captured[-1][0, channel].mean().item())
     finally:
         handle.remove()
-    return image.detach()[0], history
+    return image.detach().cpu()[0], history
 
 
 @torch.no_grad()
@@ -100,7 +106,7 @@ def misclassified(model: nn.Module, data, k: int = 16) -> tuple[torch.Tensor, to
     found_images, found_true, found_pred = [], [], []
     count = 0
     for images, labels in data:
-        predicted = model(check_images(images)).argmax(1)
+        predicted = model(as_model_input(images, model)).argmax(1).cpu()
         wrong = predicted != labels
         found_images.append(images[wrong])
         found_true.append(labels[wrong])

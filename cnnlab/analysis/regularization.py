@@ -12,7 +12,7 @@ from torchvision.ops import drop_block2d
 from torchvision.transforms import v2
 
 from ..layers.regularizers import ShakeShake
-from .features import check_images
+from .features import as_model_input, check_images
 
 __all__ = ["regularizer_masks", "unitwise_ratios", "mixed_samples", "shake_shake_mix", "penultimate_projection",
            "logit_gaps", "optimal_logit_gap"]
@@ -134,9 +134,9 @@ def penultimate_projection(model: nn.Module, data, classes: tuple[int, int, int]
     try:
         for images, targets in data:
             captured.clear()
-            model(check_images(images))
+            model(as_model_input(images, model))
             keep = torch.isin(targets, wanted)
-            features.append(captured[-1][keep].flatten(1))
+            features.append(captured[-1].cpu()[keep].flatten(1))
             labels.append(targets[keep])
             if all((torch.cat(labels) == c).sum() >= per_class for c in classes):
                 break
@@ -146,7 +146,7 @@ def penultimate_projection(model: nn.Module, data, classes: tuple[int, int, int]
         raise ValueError("data yielded no batches")
     features, labels = torch.cat(features), torch.cat(labels)
     chosen = torch.cat([torch.nonzero(labels == c)[:per_class, 0] for c in classes])
-    templates = classifier.weight.detach()[wanted]
+    templates = classifier.weight.detach().cpu()[wanted]
     origin = templates.mean(0)
     basis, _ = torch.linalg.qr((templates[1:] - templates[0]).T)  # orthonormal basis (D, 2) of the plane
     return {"points": (features[chosen] - origin) @ basis, "labels": labels[chosen],
@@ -161,7 +161,7 @@ def logit_gaps(model: nn.Module, data) -> torch.Tensor:
     model.eval()
     gaps = []
     for images, labels in data:
-        logits = model(check_images(images))
+        logits = model(as_model_input(images, model)).cpu()
         true = logits.gather(1, labels[:, None])[:, 0]
         others = (logits.sum(1) - true) / (logits.shape[1] - 1)
         gaps.append(true - others)

@@ -40,9 +40,10 @@ def signal_propagation(model: nn.Module, x: torch.Tensor, layers: list[str] | No
             order.append(name)
         return record
 
+    parameter = next(model.parameters(), None)
     handles = [modules[name].register_forward_hook(hook(name)) for name in layers]
     try:
-        model(x)
+        model(x.to(parameter.device) if parameter is not None else x)
     finally:
         for handle in handles:
             handle.remove()
