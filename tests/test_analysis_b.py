@@ -29,8 +29,10 @@ def test_first_filters_and_feature_maps_shapes():
 
 
 def test_activation_maximization_increases_target():
-    _, history = activation_maximization(small_cnn(), "3", channel=1, size=16, steps=25, lr=0.05)
-    assert history[-1] > history[0]
+    model = small_cnn()
+    image, history = activation_maximization(model, "3", channel=1, size=16, steps=25, lr=0.05)
+    assert image.shape == (3, 16, 16) and len(history) == 25 and history[-1] > history[0]
+    assert all(p.grad is None for p in model.parameters())
 
 
 def test_misclassified_are_wrong():

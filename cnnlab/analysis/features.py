@@ -66,7 +66,8 @@ def activation_maximization(model: nn.Module, layer: str, channel: int, size: in
     """An input ``(3, size, size)`` that excites ``channel`` of ``layer``, by gradient ascent from noise
     [erhan2009visualizing]; random jitter and a total-variation penalty keep it smooth [olah2017feature].
 
-    Returns the image and the mean activation of the channel at each step (unjittered, before the step).
+    Returns the image and the mean activation of the channel after each step (on the unjittered image).
+    The model's own ``.grad`` fields are left untouched.
     """
     target = _module(model, layer)
     generator = torch.Generator().manual_seed(seed)
@@ -86,8 +87,7 @@ def activation_maximization(model: nn.Module, layer: str, channel: int, size: in
                 raise ValueError(f"layer {layer!r} has {out.shape[1]} channels, asked for channel {channel}")
             activation = out[0, channel].mean()
             loss = -activation + tv_weight * _total_variation(image)
-            optimizer.zero_grad()
-            loss.backward()
+            image.grad = torch.autograd.grad(loss, image)[0]  # only the image's gradient
             optimizer.step()
             with torch.no_grad():
                 captured.clear()
