@@ -158,3 +158,48 @@ def test_sknet_blocks_attend_and_options_are_checked():
         SKBottleneck(64, 128, width=60, groups=8)
     with pytest.raises(ValueError, match="shortcut"):
         SKBottleneck(64, 128, shortcut="z")
+
+
+# --- MBConv and EfficientNet ----------------------------------------------------------------------
+
+def test_mbconv_expands_filters_depthwise_and_projects_linearly():
+    from cnnlab.layers.mbconv import MBConv
+    block = MBConv(16, 24, kernel_size=5, stride=2, expand_ratio=6)
+    assert block(torch.randn(2, 16, 16, 16)).shape == (2, 24, 8, 8)
+    assert block.expand.conv.out_channels == 96 and block.depthwise.conv.groups == 96
+    assert block.depthwise.conv.kernel_size == (5, 5)
+    assert block.se.fc1.out_channels == 4  # SE ratio 0.25 of the block input, as the official code
+    assert isinstance(block.depthwise.act, nn.SiLU) and not hasattr(block.project, "act")
+    assert not block.use_residual
+    same = MBConv(24, 24, drop_prob=0.5).eval()
+    x = torch.randn(2, 24, 8, 8)
+    assert same.use_residual and torch.equal(same(x), same(x))  # stochastic depth is off in eval
+    assert isinstance(MBConv(32, 16, expand_ratio=1).expand, nn.Identity)
+    with pytest.raises(ValueError, match="expand_ratio"):
+        MBConv(16, 16, expand_ratio=0.5)
+
+
+def test_compound_scaling_coefficients():
+    from cnnlab.models.efficientnet import EFFICIENTNET_COEFFICIENTS, compound_scaling
+    alpha, beta, gamma = 1.2, 1.1, 1.15
+    assert alpha * beta ** 2 * gamma ** 2 == pytest.approx(2, abs=0.1)
+    assert compound_scaling(0) == (1.0, 1.0, 224)
+    d, w, r = compound_scaling(2)
+    assert d == pytest.approx(1.44) and w == pytest.approx(1.21) and r == 296
+    names = [c.name for c in EFFICIENTNET_COEFFICIENTS]
+    assert names == [f"b{i}" for i in range(8)]
+    for small, big in zip(EFFICIENTNET_COEFFICIENTS, EFFICIENTNET_COEFFICIENTS[1:]):
+        assert big.depth_mult > small.depth_mult and big.resolution > small.resolution
+    with pytest.raises(ValueError, match="phi"):
+        compound_scaling(-1)
+
+
+@pytest.mark.parametrize("phi", [1, 2, 3])
+def test_compound_scaling_doubles_flops_per_step_of_phi(phi):
+    from cnnlab.models.efficientnet import compound_scaling, efficientnet
+    d, w, r = compound_scaling(phi)
+    with torch.device("meta"):
+        base = macs(efficientnet(1.0, 1.0, cifar=False).eval(), torch.empty(1, 3, 224, 224))
+        scaled = macs(efficientnet(w, d, cifar=False).eval(), torch.empty(1, 3, r, r))
+    # channels round to multiples of 8 and depths round up, so the ratio is near, not at, 2^phi
+    assert 0.75 < scaled / base / 2 ** phi < 1.35

@@ -1,0 +1,129 @@
+"""EfficientNet [tan2019efficientnet]: a searched base network (B0) scaled in depth, width and resolution.
+
+B0 is a 3x3/2 conv stem, seven stages of MBConv blocks (:class:`cnnlab.layers.MBConv`: expansion,
+depthwise conv, SE 0.25, linear projection, Swish, stochastic depth) with the settings of
+[tan2019efficientnet] Table 1, a 1x1 conv to 1280 channels, pooling, dropout and a linear layer.
+Ours matches torchvision's ``efficientnet_b0`` ... ``efficientnet_b7`` parameter for parameter.
+
+*Compound scaling* (§3.3) grows all three dimensions with one coefficient phi:
+depth d = alpha^phi, width w = beta^phi, resolution r = gamma^phi, under alpha * beta^2 * gamma^2 ~ 2
+(FLOPs grow as d * w^2 * r^2, so about 2^phi), with alpha=1.2, beta=1.1, gamma=1.15 from a grid
+search on B0 (:func:`compound_scaling`). The released B1-B7 (:data:`EFFICIENTNET_COEFFICIENTS`,
+from the official code and torchvision) use rounded, hand-picked multipliers near these powers,
+e.g. B1 keeps width 1.0 and takes depth 1.1 at 240 pixels where phi=1 would give 1.1, 1.2, 258.
+
+Departure (CIFAR form ``efficientnet_b0``): the stem has stride 1, so a 32x32 image reaches the
+last stage at 2x2 rather than 1x1.
+"""
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+from typing import NamedTuple
+
+import torch
+import torch.nn as nn
+
+from ..layers.conv import ConvBNAct
+from ..layers.mbconv import MBConv, make_divisible
+from .base import Network
+from .registry import register
+
+__all__ = ["EfficientNet", "efficientnet", "compound_scaling", "Coefficients", "EFFICIENTNET_COEFFICIENTS",
+           "B0_STAGES"]
+
+# [tan2019efficientnet] Table 1: expansion, kernel, stride, input channels, output channels, layers
+B0_STAGES = [(1, 3, 1, 32, 16, 1), (6, 3, 2, 16, 24, 2), (6, 5, 2, 24, 40, 2), (6, 3, 2, 40, 80, 3),
+             (6, 5, 1, 80, 112, 3), (6, 5, 2, 112, 192, 4), (6, 3, 1, 192, 320, 1)]
+
+
+class Coefficients(NamedTuple):
+    """One EfficientNet: width and depth multipliers, input resolution and classifier dropout."""
+
+    name: str
+    width_mult: float
+    depth_mult: float
+    resolution: int
+    dropout: float
+
+
+EFFICIENTNET_COEFFICIENTS = [Coefficients(f"b{i}", *c) for i, c in enumerate([
+    (1.0, 1.0, 224, 0.2), (1.0, 1.1, 240, 0.2), (1.1, 1.2, 260, 0.3), (1.2, 1.4, 300, 0.3),
+    (1.4, 1.8, 380, 0.4), (1.6, 2.2, 456, 0.4), (1.8, 2.6, 528, 0.5), (2.0, 3.1, 600, 0.5)])]
+
+
+def compound_scaling(phi: float, alpha: float = 1.2, beta: float = 1.1, gamma: float = 1.15,
+                     base_resolution: int = 224) -> tuple[float, float, int]:
+    """``(depth_mult, width_mult, resolution)`` = ``(alpha^phi, beta^phi, round(base_resolution * gamma^phi))``."""
+    if min(alpha, beta, gamma) < 1:
+        raise ValueError(f"alpha, beta and gamma must be at least 1 (scaling up), got {alpha}, {beta}, {gamma}")
+    if phi < 0:
+        raise ValueError(f"phi must be non-negative, got {phi!r}")
+    return alpha ** phi, beta ** phi, round(base_resolution * gamma ** phi)
+
+
+class EfficientNet(Network):
+    """B0 with ``width_mult`` applied to channels (rounded to multiples of 8) and ``depth_mult`` to the
+    number of layers per stage (rounded up), as torchvision and the official code do.
+
+    ``drop_path`` is the stochastic-depth probability of the last block, growing linearly from 0;
+    ``dropout`` is applied before the classifier; ``cifar=True`` gives the stem stride 1.
+    Children: ``stem``, ``stages`` (stage1..stage7), ``last_conv``, ``head``.
+    """
+
+    def __init__(self, num_classes: int = 1000, width_mult: float = 1.0, depth_mult: float = 1.0,
+                 dropout: float = 0.2, drop_path: float = 0.2, cifar: bool = False):
+        if width_mult <= 0 or depth_mult <= 0:
+            raise ValueError(f"width_mult and depth_mult must be positive, got {width_mult!r}, {depth_mult!r}")
+        if not 0 <= dropout < 1 or not 0 <= drop_path < 1:
+            raise ValueError(f"dropout and drop_path must lie in [0, 1), got {dropout!r}, {drop_path!r}")
+        super().__init__(in_channels=3, min_input_size=8 if cifar else 32)
+        channels = make_divisible(32 * width_mult)
+        self.stem = ConvBNAct(3, channels, 3, 1 if cifar else 2, act=nn.SiLU)
+        repeats = [math.ceil(n * depth_mult) for *_, n in B0_STAGES]
+        total, index = sum(repeats), 0
+        stages = OrderedDict()
+        for s, ((expand, kernel, stride, _, out, _), n) in enumerate(zip(B0_STAGES, repeats)):
+            out = make_divisible(out * width_mult)
+            blocks = []
+            for b in range(n):
+                blocks.append(MBConv(channels, out, kernel, stride if b == 0 else 1, expand_ratio=expand,
+                                     se_ratio=0.25, act=nn.SiLU, drop_prob=drop_path * index / total))
+                channels, index = out, index + 1
+            stages[f"stage{s + 1}"] = nn.Sequential(*blocks)
+        self.stages = nn.Sequential(stages)
+        self.last_conv = ConvBNAct(channels, 4 * channels, 1, act=nn.SiLU)
+        self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(dropout),
+                                  nn.Linear(4 * channels, num_classes))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.last_conv(self.stages(self.stem(x))))
+
+
+def efficientnet(width_mult: float = 1.0, depth_mult: float = 1.0, num_classes: int = 10, cifar: bool = True,
+                 **options) -> EfficientNet:
+    """An EfficientNet of any width and depth multipliers (chapter 11's scaling experiments); CIFAR stem by default."""
+    return EfficientNet(num_classes, width_mult, depth_mult, cifar=cifar, **options)
+
+
+def _add_imagenet(c: Coefficients) -> None:
+    def build(num_classes: int = 1000, **options) -> EfficientNet:
+        options.setdefault("dropout", c.dropout)
+        return EfficientNet(num_classes, c.width_mult, c.depth_mult, **options)
+
+    build.__doc__ = (f"EfficientNet-{c.name.upper()} [tan2019efficientnet]: width x{c.width_mult}, depth "
+                     f"x{c.depth_mult}, {c.resolution}x{c.resolution} input (torchvision's layout and count).")
+    tags = ("chapter11",) + (("large",) if c.width_mult >= 1.6 else ())
+    register(f"efficientnet_{c.name}_imagenet", paper="tan2019efficientnet", family="efficientnet",
+             input_size=c.resolution, reference=f"torchvision.models.efficientnet_{c.name}",
+             torchvision_builder=f"efficientnet_{c.name}", tags=tags)(build)
+
+
+for _c in EFFICIENTNET_COEFFICIENTS:
+    _add_imagenet(_c)
+
+
+@register("efficientnet_b0", paper="tan2019efficientnet", family="efficientnet", tags=("chapter11",))
+def efficientnet_b0(num_classes: int = 10, **options) -> EfficientNet:
+    """EfficientNet-B0 for CIFAR: stride-1 stem (see module docstring)."""
+    return efficientnet(1.0, 1.0, num_classes, **options)
