@@ -456,3 +456,10 @@ def test_fractalnet_sampler_and_eval_determinism():
         create("fractalnet20_w16", global_ratio=2.0)
     with pytest.raises(ValueError, match="1 to 5 blocks"):
         FractalNet(3, (8,) * 6)
+
+
+def test_msdnet_last_layers_keep_only_the_scales_read_later():
+    model = create("msdnet", exits=2, base=2, step=1, growth=4, channels=8)
+    layers = [layer for block in model.blocks for layer in block]
+    assert [len(layer.out_channels) for layer in layers] == [3, 2, 1]
+    assert layers[1].finest is None and layers[2].out_channels == [32 + 3 * 16]

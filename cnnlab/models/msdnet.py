@@ -13,9 +13,12 @@ The model returns the list of all ``exits`` logits, earliest first, in training 
 "multi-exit"): train with the sum of their losses, and at test time stop at the first exit that
 is confident enough.
 
+The last layers of the network compute only the scales that something after them reads: the
+last layer only the coarsest, the one before it the two coarser scales.
+
 Departures from the paper's CIFAR network, to keep it small and readable: no transition layers
-(the paper compresses channels by half with 1x1 convs and drops the finest scale in later
-blocks), so channels grow over the whole depth; the bottleneck width is min(input, 4 x output).
+(the paper compresses channels by half with 1x1 convs and drops the finest scale earlier, block
+by block), so channels grow over the whole depth; the bottleneck width is min(input, 4 x output).
 """
 from __future__ import annotations
 
@@ -37,25 +40,35 @@ def _bottleneck_conv(in_channels: int, out_channels: int, stride: int) -> nn.Seq
 
 
 class MSDLayer(nn.Module):
-    """One layer over all scales: ``in_channels[s]`` -> ``in_channels[s] + growth * SCALE_FACTORS[s]``."""
+    """One layer over the scales it is given, finest first, the last being the coarsest.
 
-    def __init__(self, in_channels: list[int], growth: int):
+    Input scale i has ``in_channels[i]`` channels and gains ``growth`` x its scale factor. The
+    first ``skip`` input scales give no output (nothing after this layer reads them; they still
+    feed the strided conv of the next coarser scale).
+    """
+
+    def __init__(self, in_channels: list[int], growth: int, skip: int = 0):
         super().__init__()
-        self.same = nn.ModuleList()
+        first = len(SCALE_FACTORS) - len(in_channels)  # scale index of in_channels[0]
+        if first < 0 or not 0 <= skip < len(in_channels):
+            raise ValueError(f"a layer takes 1 to {len(SCALE_FACTORS)} scales and keeps at least one, got "
+                             f"{len(in_channels)} scales, skip={skip}")
+        keeps_finest = first == 0 and skip == 0
+        self.finest = _bottleneck_conv(in_channels[0], growth * SCALE_FACTORS[0], 1) if keeps_finest else None
         self.down = nn.ModuleList()
-        for s, (channels, factor) in enumerate(zip(in_channels, SCALE_FACTORS)):
-            new = growth * factor
-            if s == 0:
-                self.same.append(_bottleneck_conv(channels, new, 1))
-            else:
-                self.down.append(_bottleneck_conv(in_channels[s - 1], new // 2, 2))
-                self.same.append(_bottleneck_conv(channels, new // 2, 1))
-        self.out_channels = [c + growth * f for c, f in zip(in_channels, SCALE_FACTORS)]
+        self.same = nn.ModuleList()
+        for i in range(max(skip, 1 if keeps_finest else 0), len(in_channels)):
+            new = growth * SCALE_FACTORS[first + i]
+            self.down.append(_bottleneck_conv(in_channels[i - 1], new // 2, 2))
+            self.same.append(_bottleneck_conv(in_channels[i], new // 2, 1))
+        self.out_channels = [c + growth * f for c, f in zip(in_channels, SCALE_FACTORS[first:])][skip:]
 
     def forward(self, xs: list[torch.Tensor]) -> list[torch.Tensor]:
-        out = [torch.cat([xs[0], self.same[0](xs[0])], dim=1)]
-        for s in range(1, len(xs)):
-            out.append(torch.cat([xs[s], self.down[s - 1](xs[s - 1]), self.same[s](xs[s])], dim=1))
+        out = []
+        if self.finest is not None:
+            out.append(torch.cat([xs[0], self.finest(xs[0])], dim=1))
+        for down, same, i in zip(self.down, self.same, range(len(xs) - len(self.same), len(xs))):
+            out.append(torch.cat([xs[i], down(xs[i - 1]), same(xs[i])], dim=1))
         return out
 
 
@@ -84,10 +97,14 @@ class MSDNet(Network):
             previous = width
         self.first = nn.ModuleList(first)
         blocks, classifiers = [], []
-        for b in range(exits):
+        depths = [base] + [step] * (exits - 1)
+        remaining = sum(depths)  # layers still to build; the last ones keep only the scales read later
+        for depth in depths:
             layers = []
-            for _ in range(base if b == 0 else step):
-                layers.append(MSDLayer(widths, growth))
+            for _ in range(depth):
+                remaining -= 1
+                keep = min(len(SCALE_FACTORS), remaining + 1)
+                layers.append(MSDLayer(widths, growth, skip=max(len(widths) - keep, 0)))
                 widths = layers[-1].out_channels
             blocks.append(nn.Sequential(*layers))
             classifiers.append(_classifier(widths[-1], num_classes))
