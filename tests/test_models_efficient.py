@@ -203,3 +203,78 @@ def test_compound_scaling_doubles_flops_per_step_of_phi(phi):
         scaled = macs(efficientnet(w, d, cifar=False).eval(), torch.empty(1, 3, r, r))
     # channels round to multiples of 8 and depths round up, so the ratio is near, not at, 2^phi
     assert 0.75 < scaled / base / 2 ** phi < 1.35
+
+
+# --- NFNet ----------------------------------------------------------------------------------------
+
+NORMS = (nn.BatchNorm2d, nn.GroupNorm, nn.LayerNorm, nn.InstanceNorm2d, nn.LocalResponseNorm)
+
+
+@pytest.mark.parametrize("name", ["nf_resnet20", "nfnet_f0_cifar", "nfnet_f0_imagenet"])
+def test_nfnets_have_no_normalization_layers(name):
+    with torch.device("meta"):
+        model = create(name)
+    assert not [m for m in model.modules() if isinstance(m, NORMS)]
+    assert [m for m in model.modules() if isinstance(m, nn.Conv2d)]
+
+
+def test_scaled_ws_conv_uses_standardized_weights():
+    from cnnlab.layers.scaled_ws import ScaledStdConv2d
+    conv = ScaledStdConv2d(8, 6, 3, gain_init=1.0)
+    nn.init.uniform_(conv.weight, 0.5, 2.0)  # far from zero mean
+    with torch.no_grad():
+        conv.gain.copy_(torch.linspace(0.5, 2.0, 6).view(6, 1, 1, 1))
+    w = conv.standardized_weight()
+    fan_in = 8 * 9
+    assert torch.allclose(w.mean(dim=(1, 2, 3)), torch.zeros(6), atol=1e-6)
+    expected = conv.gain.flatten() ** 2 / fan_in
+    assert torch.allclose(w.var(dim=(1, 2, 3), unbiased=False), expected, rtol=1e-3)
+    x = torch.randn(2, 8, 5, 5)
+    assert torch.allclose(conv(x), nn.functional.conv2d(x, w, conv.bias, padding=1), atol=1e-5)
+
+
+def test_scaled_activations_keep_unit_variance():
+    import math
+
+    from cnnlab.layers.scaled_ws import ACTIVATION_GAMMA, ScaledActivation
+    assert ACTIVATION_GAMMA["relu"] == pytest.approx(1.7139, abs=1e-4)
+    assert ACTIVATION_GAMMA["relu"] == pytest.approx(math.sqrt(2 / (1 - 1 / math.pi)))
+    x = torch.randn(1_000_000, generator=torch.Generator().manual_seed(0))
+    for name in ("relu", "gelu", "silu"):
+        assert ScaledActivation(name)(x).var().item() == pytest.approx(1.0, abs=0.02)
+    with pytest.raises(ValueError, match="activation"):
+        ScaledActivation("tanh")
+
+
+def test_expected_betas_grow_by_alpha_squared_and_reset_at_transitions():
+    from cnnlab.models.nfnet import expected_betas
+    betas = expected_betas([2, 3], alpha=0.2)
+    variances = [round(b ** 2, 6) for b in betas]
+    assert variances == [1.0, 1.04, 1.04, 1.08, 1.12]
+
+
+def test_signal_variance_follows_the_expected_betas_at_init():
+    from cnnlab.models.nfnet import _NFResidual
+    torch.manual_seed(0)
+    model = create("nf_resnet20", skip_init=False)
+    seen = []
+    for block in model.modules():
+        if isinstance(block, _NFResidual):
+            block.register_forward_pre_hook(lambda m, args: seen.append(args[0].var().item() / m.beta ** 2))
+    with torch.no_grad():
+        model(torch.randn(16, 3, 32, 32))
+    assert len(seen) == 9 and all(0.8 < v < 1.25 for v in seen)  # h_i / beta_i has unit variance
+
+
+def test_nf_bottleneck_residual_branch_keeps_unit_variance():
+    from cnnlab.models.nfnet import NFBottleneck
+    torch.manual_seed(0)
+    # stride 1: a transition's 2x2 average pool would shrink white noise by 4 (images are smoother)
+    block = NFBottleneck(64, 64, group_size=16, skip_init=False)
+    x = torch.randn(16, 64, 12, 12)
+    with torch.no_grad():
+        assert 0.7 < block.body(block.act(x)).var().item() < 1.3
+        assert torch.equal(NFBottleneck(64, 64, group_size=16)(x), x)  # SkipInit: identity at init
+    assert block.body.conv2.groups == 2 and block.body.conv2b.groups == 2
+    with pytest.raises(ValueError, match="group_size"):
+        NFBottleneck(64, 64, group_size=128)
