@@ -14,6 +14,15 @@ MODULES = {f"cnnlab.models.{m}" for m in ("resnet", "pyramidnet", "shake_shake",
 OURS = [n for n in list_models() if info(n).builder.__module__ in MODULES]
 
 
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Small batches run faster on one thread than on two cores shared with other jobs."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 def count(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 

@@ -171,6 +171,8 @@ def cifar_resnet(depth: int, num_classes: int = 10, residual: bool = True, block
     """The 6n+2-layer CIFAR ResNet of [he2016deep] §4.2: 16/32/64 channels, 3 stages of n basic blocks.
 
     ``residual=False`` is the plain network; ``block_variant`` swaps the block order (chapter 05).
+    Other options go to :class:`ResNet`, e.g. ``drop_prob`` (stochastic depth), ``dropblock``,
+    ``antialias``.
     """
     if not isinstance(depth, int) or depth < 8 or (depth - 2) % 6:
         raise ValueError(f"a CIFAR ResNet has depth 6n+2 (20, 32, 44, 56, 110...), got {depth!r}")

@@ -3,9 +3,13 @@
 A CIFAR ResNet already has a shortcut around every block (level 3). RoR-3 adds a shortcut around
 each stage (level 2) and one around all three stages (level 1, the root), so a group of blocks
 learns a residual of a residual. The added shortcuts are 1x1 projections with batch norm where the
-shape changes (stride 2 per stage, stride 4 for the root), the identity otherwise (type B of the
-paper for levels 1 and 2); the block shortcuts stay zero-padded (type A). Level 2 and level 1 join
-in the last block of their stage(s), before that block's final activation.
+shape changes (stride 2 per stage, stride 4 for the root), the identity otherwise (the paper
+compares zero-padded and projection shortcuts for these levels; we use projections); the block
+shortcuts stay as in the backbone. Level 2 and level 1 join in the last block of their stage(s),
+before that block's final activation.
+
+No parameter count is checked: the paper's figures (e.g. for RoR-3-WRN58-4) could not be matched
+with confidence to one shortcut configuration.
 
 ``k`` > 1 builds RoR-3 over a Wide ResNet (pre-activation "wrn" blocks, [zagoruyko2016wide]).
 """
