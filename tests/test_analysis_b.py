@@ -167,6 +167,25 @@ def test_shake_shake_mix_uses_one_alpha_per_image():
         shake_shake_mix(a, b[:2])
 
 
+def test_residual_branch_mix_factors():
+    from cnnlab.analysis import residual_branch_mix
+    x, fx = torch.rand(400, 3, 4, 4), torch.rand(400, 3, 4, 4)
+    out, factor = residual_branch_mix(x, fx, "stochastic_depth", p=0.3, seed=1)
+    assert ((factor == 0) | torch.isclose(factor, torch.tensor(1 / 0.7))).all()  # dropped, or kept, rescaled
+    assert abs((factor == 0).float().mean().item() - 0.3) < 0.07
+    assert torch.allclose(out, x + factor[:, None, None, None] * fx, atol=1e-6)
+    out, factor = residual_branch_mix(x, fx, "shakedrop", p=0.3, seed=1)
+    kept = factor == 1
+    assert abs(1 - kept.float().mean().item() - 0.3) < 0.07 and (factor[~kept].abs() <= 1).all()
+    assert torch.allclose(out, x + factor[:, None, None, None] * fx, atol=1e-6)
+    out, factor = residual_branch_mix(x, fx, "swapout", p=0.3, seed=1)
+    assert abs(factor.mean().item() - 0.7) < 0.02  # share of branch units kept
+    choices = torch.stack([torch.zeros_like(x), x, fx, x + fx])  # each unit: neither, x, F(x) or both
+    assert ((choices - out).abs() < 1e-6).any(0).all()
+    with pytest.raises(ValueError, match="stochastic_depth, shakedrop, swapout"):
+        residual_branch_mix(x, fx, "dropout")
+
+
 def test_regularizer_explorer_reacts_to_each_control_and_has_png():
     from cnnlab.widgets import REGULARIZERS, regularizer_explorer
     explorer = regularizer_explorer(torch.rand(4, 3, 16, 16), classes=["a", "b", "c", "d"])
@@ -208,14 +227,16 @@ def test_penultimate_projection_keeps_template_geometry():
 
 def test_regularization_figures():
     from cnnlab.layers import survival_probabilities
-    from cnnlab.viz import (plot_mixed_samples, plot_penultimate_projection, plot_regularizer_masks,
-                            plot_survival, plot_unitwise_ratios)
+    from cnnlab.viz import (plot_branch_mix, plot_mixed_samples, plot_penultimate_projection,
+                            plot_regularizer_masks, plot_survival, plot_unitwise_ratios)
     images = torch.rand(3, 3, 16, 16)
     masks = regularizer_masks(images, p=0.2, block_size=5)
     assert len(plot_regularizer_masks(images, masks, count=3).axes) == 5 * 3
     soft = torch.tensor([[0.7, 0.3, 0.0], [0.0, 1.0, 0.0], [0.5, 0.0, 0.5]])
     fig = plot_mixed_samples(images, soft, ["cat", "dog", "owl"])
     assert fig.axes[0].get_title() == "0.70 cat\n0.30 dog" and fig.axes[1].get_title() == "1.00 dog"
+    fig = plot_branch_mix(images, images.flip(0), images, ["α = 0.10", "α = 0.20", "α = 0.30"], count=2)
+    assert len(fig.axes) == 3 * 2 and fig.axes[5].get_title() == "α = 0.20"
     fig = plot_survival(survival_probabilities(10, 0.5))
     heights = [bar.get_height() for bar in fig.axes[0].patches]
     assert heights[0] == pytest.approx(0.95) and heights[-1] == pytest.approx(0.5)

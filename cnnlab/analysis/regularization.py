@@ -1,6 +1,7 @@
 """Regularizers made visible: which pixels dropout, DropBlock, Cutout and Random Erasing remove, mixup and
-CutMix samples, Shake-Shake's per-image α, label smoothing's penultimate-layer clusters, and the
-gradient-to-weight ratios that adaptive gradient clipping (AGC) looks at."""
+CutMix samples, what Shake-Shake, stochastic depth, ShakeDrop and Swapout do to a residual unit, label
+smoothing's penultimate-layer clusters, and the gradient-to-weight ratios that adaptive gradient clipping
+(AGC) looks at."""
 from __future__ import annotations
 
 import math
@@ -8,14 +9,16 @@ from contextlib import contextmanager
 
 import torch
 import torch.nn as nn
-from torchvision.ops import drop_block2d
+from torchvision.ops import drop_block2d, stochastic_depth
 from torchvision.transforms import v2
 
-from ..layers.regularizers import ShakeShake
+from ..layers.regularizers import ShakeDrop, ShakeShake, Swapout
 from .features import as_model_input, check_images
 
-__all__ = ["regularizer_masks", "unitwise_ratios", "mixed_samples", "shake_shake_mix", "penultimate_projection",
-           "logit_gaps", "optimal_logit_gap"]
+__all__ = ["regularizer_masks", "unitwise_ratios", "mixed_samples", "shake_shake_mix", "residual_branch_mix",
+           "BRANCH_REGULARIZERS", "penultimate_projection", "logit_gaps", "optimal_logit_gap"]
+
+BRANCH_REGULARIZERS = ("stochastic_depth", "shakedrop", "swapout")
 
 
 @contextmanager
@@ -95,6 +98,42 @@ def shake_shake_mix(a: torch.Tensor, b: torch.Tensor, seed: int = 0) -> tuple[to
     with _seeded(seed):
         alpha = shake(torch.ones_like(a), torch.zeros_like(b))
     return mixed, alpha.flatten(1)[:, 0]
+
+
+def residual_branch_mix(x: torch.Tensor, fx: torch.Tensor, method: str = "stochastic_depth", p: float = 0.5,
+                        seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """The output of a residual unit, identity ``x`` plus branch ``fx`` (same shape, batch first), whose
+    branch ``method`` regularizes in training mode at drop probability ``p``, and per image the factor its
+    branch got (read off, as for Shake-Shake, by a run on zeros and ones under the same seed):
+
+    - ``stochastic_depth``: ``x + b fx / (1 - p)``, b ~ Bernoulli(1 - p) per image (torchvision's
+      ``stochastic_depth``) [huang2016deep]; factor 0 or 1/(1 - p);
+    - ``shakedrop``: ``x + (b + α - bα) fx`` with :class:`cnnlab.layers.ShakeDrop` (survival 1 - p)
+      [yamada2019shakedrop]; factor 1 or α ~ U[-1, 1];
+    - ``swapout``: ``Θ1 ⊙ x + Θ2 ⊙ fx`` with :class:`cnnlab.layers.Swapout` (both keep probabilities
+      1 - p) [singh2016swapout]; factor: the share of the branch's units kept.
+    """
+    if x.shape != fx.shape or x.dim() < 1:
+        raise ValueError(f"x and fx must be batches of the same shape, got {tuple(x.shape)} and {tuple(fx.shape)}")
+    if not 0.0 <= p < 1.0:
+        raise ValueError(f"p must lie in [0, 1), got {p!r}")
+    if method == "stochastic_depth":
+        def unit(identity, branch):
+            return identity + stochastic_depth(branch, p, "row", training=True)
+    elif method == "shakedrop":
+        shakedrop = ShakeDrop(p_survive=1 - p).train()
+
+        def unit(identity, branch):
+            return identity + shakedrop(branch)
+    elif method == "swapout":
+        unit = Swapout(p_identity=1 - p, p_residual=1 - p).train()
+    else:
+        raise ValueError(f"method must be one of {', '.join(BRANCH_REGULARIZERS)}, got {method!r}")
+    with _seeded(seed):
+        out = unit(x, fx)
+    with _seeded(seed):
+        factor = unit(torch.zeros_like(x), torch.ones_like(fx))
+    return out, factor.flatten(1).mean(1)
 
 
 def _last_linear(model: nn.Module) -> str:

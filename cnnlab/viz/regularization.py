@@ -1,5 +1,6 @@
-"""Figures of regularizers: dropped pixels, mixed images with their soft labels, Shake-Shake's α, stochastic
-depth's survival probabilities, label smoothing's clusters and AGC's gradient-to-weight ratios."""
+"""Figures of regularizers: dropped pixels, mixed images with their soft labels, residual units under
+Shake-Shake / stochastic depth / ShakeDrop / Swapout, stochastic depth's survival probabilities, label
+smoothing's clusters and AGC's gradient-to-weight ratios."""
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
@@ -8,7 +9,7 @@ import torch
 
 from .receptive_field import image_for_display
 
-__all__ = ["plot_regularizer_masks", "plot_mixed_samples", "plot_shake_shake", "plot_survival",
+__all__ = ["plot_regularizer_masks", "plot_mixed_samples", "plot_branch_mix", "plot_survival",
            "plot_penultimate_projection", "plot_logit_gaps", "plot_unitwise_ratios"]
 
 _METHOD_TITLES = {"dropout": "dropout", "dropblock": "DropBlock", "cutout": "Cutout",
@@ -52,13 +53,15 @@ def plot_mixed_samples(mixed: torch.Tensor, soft_labels: torch.Tensor, classes: 
     return fig
 
 
-def plot_shake_shake(a: torch.Tensor, b: torch.Tensor, mixed: torch.Tensor, alpha: torch.Tensor, count: int = 4):
-    """Columns per image: branch ``a``, branch ``b`` and their Shake-Shake mix ``α a + (1 - α) b``."""
-    count = min(count, len(a))
+def plot_branch_mix(first: torch.Tensor, second: torch.Tensor, out: torch.Tensor, titles: list[str],
+                    names: tuple[str, str] = ("x (identity)", "F(x) (branch)"), count: int = 4):
+    """Columns per image: the two inputs of a residual unit (``names``), and its output titled by
+    ``titles`` (e.g. Shake-Shake's α or the factor stochastic depth / ShakeDrop gave the branch)."""
+    count = min(count, len(first))
     fig, axes = plt.subplots(3, count, figsize=(1.6 * count, 5.2), squeeze=False)
-    _image_row(axes[0], a[:count], ["branch a"] * count)
-    _image_row(axes[1], b[:count], ["branch b"] * count)
-    _image_row(axes[2], mixed[:count], [f"α = {x:.2f}" for x in alpha[:count].tolist()])
+    _image_row(axes[0], first[:count], [names[0]] * count)
+    _image_row(axes[1], second[:count], [names[1]] * count)
+    _image_row(axes[2], out[:count], titles[:count])
     fig.tight_layout()
     return fig
 

@@ -5,23 +5,26 @@ import ipywidgets as widgets
 import torch
 
 from ..analysis.features import check_images
-from ..analysis.regularization import mixed_samples, regularizer_masks, shake_shake_mix
-from ..viz.regularization import plot_mixed_samples, plot_regularizer_masks, plot_shake_shake
+from ..analysis.regularization import (BRANCH_REGULARIZERS, mixed_samples, regularizer_masks,
+                                       residual_branch_mix, shake_shake_mix)
+from ..viz.regularization import plot_branch_mix, plot_mixed_samples, plot_regularizer_masks
 from .base import Explorer
 
 __all__ = ["regularizer_explorer", "REGULARIZERS"]
 
 REGULARIZERS = {"dropout": "dropout", "DropBlock": "dropblock", "Cutout": "cutout",
                 "Random Erasing": "random_erasing", "mixup": "mixup", "CutMix": "cutmix",
-                "Shake-Shake α": "shake_shake"}
+                "Shake-Shake α": "shake_shake", "Stochastic depth": "stochastic_depth", "ShakeDrop": "shakedrop",
+                "Swapout": "swapout"}
 
 
 def regularizer_explorer(images: torch.Tensor, labels: torch.Tensor | None = None,
                          classes: list[str] | None = None, count: int = 4) -> Explorer:
     """Dropdown of the method (:data:`REGULARIZERS`); sliders for the drop probability ``p`` (dropout,
-    DropBlock, Random Erasing), the square ``size`` (DropBlock, Cutout), mixup/CutMix's Beta(``alpha``,
-    ``alpha``) and the random ``seed``. Shake-Shake mixes each image with the next one as its two
-    "branches". ``labels`` (default: each image its own class) name the soft labels of mixup and CutMix."""
+    DropBlock, Random Erasing, stochastic depth, ShakeDrop, Swapout), the square ``size`` (DropBlock,
+    Cutout), mixup/CutMix's Beta(``alpha``, ``alpha``) and the random ``seed``. The residual-unit methods
+    take each image as the identity ``x`` and the next one as the branch ``F(x)`` (Shake-Shake: as its two
+    branches). ``labels`` (default: each image its own class) name the soft labels of mixup and CutMix."""
     images = check_images(images)
     if len(images) < 2:
         raise ValueError(f"give at least 2 images (mixing needs pairs), got {len(images)}")
@@ -45,10 +48,18 @@ def regularizer_explorer(images: torch.Tensor, labels: torch.Tensor | None = Non
         if kind in ("mixup", "cutmix"):
             mixed, soft = mixed_samples(images, labels, num_classes, method=kind, alpha=alpha, seed=seed)
             return plot_mixed_samples(mixed, soft, classes, count)
+        partners = shown.roll(-1, dims=0)
         if kind == "shake_shake":
-            partners = shown.roll(-1, dims=0)
             mixed, alphas = shake_shake_mix(shown, partners, seed=seed)
-            return plot_shake_shake(shown, partners, mixed, alphas, count)
+            titles = [f"α = {a:.2f}" for a in alphas.tolist()]
+            return plot_branch_mix(shown, partners, mixed, titles, ("branch a", "branch b"), count)
+        if kind in BRANCH_REGULARIZERS:
+            out, factors = residual_branch_mix(shown, partners, kind, p=p, seed=seed)
+            if kind == "swapout":
+                titles = [f"branch units kept: {f:.0%}" for f in factors.tolist()]
+            else:
+                titles = [f"branch × {f:.2f}" for f in factors.tolist()]
+            return plot_branch_mix(shown, partners, out, titles, count=count)
         masks = regularizer_masks(shown, p=p, block_size=size, seed=seed)
         return plot_regularizer_masks(shown, {kind: masks[kind]}, count)
 
