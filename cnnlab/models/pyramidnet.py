@@ -53,7 +53,6 @@ class PyramidNet(Network):
         if not 0.0 <= shakedrop < 1.0:
             raise ValueError(f"shakedrop is the drop probability of the last block, in [0, 1), got {shakedrop!r}")
         n = (depth - 2) // per_block
-        block, expansion = (Bottleneck, 4) if bottleneck else (BasicBlock, 1)
         survival = survival_probabilities(3 * n, p_last=1.0 - shakedrop)
         self.stem = nn.Sequential(nn.Conv2d(3, 16, 3, 1, 1, bias=False), nn.BatchNorm2d(16))
         stages = OrderedDict()
@@ -63,11 +62,13 @@ class PyramidNet(Network):
             for b in range(n):
                 index += 1
                 width = floor(16 + index * alpha / (3 * n))
-                blocks.append(block(channels, width * expansion, stride=2 if (s > 0 and b == 0) else 1,
-                                    variant="pyramid", shortcut="a_pool", antialias=antialias,
-                                    branch_drop=ShakeDrop(survival[index - 1]) if shakedrop else None,
-                                    **({"width": width} if bottleneck else {})))
-                channels = width * expansion
+                options = dict(stride=2 if (s > 0 and b == 0) else 1, variant="pyramid", shortcut="a_pool",
+                               antialias=antialias, branch_drop=ShakeDrop(survival[index - 1]) if shakedrop else None)
+                if bottleneck:
+                    blocks.append(Bottleneck(channels, 4 * width, width=width, **options))
+                else:
+                    blocks.append(BasicBlock(channels, width, **options))
+                channels = 4 * width if bottleneck else width
             stages[f"stage{s + 1}"] = nn.Sequential(*blocks)
         self.stages = nn.Sequential(stages)
         self.head = nn.Sequential(nn.BatchNorm2d(channels), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
