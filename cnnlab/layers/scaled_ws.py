@@ -8,8 +8,8 @@ the signal's variance near 1 by construction:
   a unit-variance input gives a unit-variance output, and zero-mean filters remove the mean
   shift a ReLU introduces. ``gain`` is a learnable per-filter scale (init 1).
 - :class:`ScaledActivation`: ``gamma * act(x)`` with gamma chosen so that ``Var(gamma * act(x)) = 1``
-  for ``x ~ N(0, 1)``: sqrt(2 / (1 - 1/pi)) ~ 1.7139 for ReLU, ~1.7015 for GELU (the constants of
-  the official code).
+  for ``x ~ N(0, 1)``: exactly sqrt(2 / (1 - 1/pi)) ~ 1.7129 for ReLU (the official code uses a
+  numerical estimate, 1.7140), and the official code's estimates ~1.7015 for GELU, ~1.7881 for SiLU.
 """
 from __future__ import annotations
 
