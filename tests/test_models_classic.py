@@ -6,6 +6,15 @@ from torch import nn
 from cnnlab.layers.conv import ConvBNAct
 
 
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Small batches run faster on one thread than on two cores shared with other jobs."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 def test_conv_bn_act_shapes_and_children():
     block = ConvBNAct(4, 8, kernel_size=5, stride=2)
     assert block(torch.zeros(2, 4, 16, 16)).shape == (2, 8, 8, 8)
@@ -296,3 +305,50 @@ def test_nin_is_fully_convolutional_above_its_minimum_size():
     assert net(torch.randn(1, 3, 48, 48)).shape == (1, 10)
     with pytest.raises(ValueError, match="at least 8x8"):
         net(torch.randn(1, 3, 4, 4))
+
+
+# --- GoogLeNet [szegedy2015going] and Inception v2/v3 [szegedy2016rethinking] -------------------------
+
+from cnnlab.layers.inception import InceptionModule  # noqa: E402
+from cnnlab.models.googlenet import GOOGLENET_MODULES  # noqa: E402
+
+
+def test_googlenet_matches_torchvision_layer_by_layer():
+    with torch.device("meta"):
+        ours = create("googlenet_imagenet", num_classes=1000)
+        theirs = torchvision.models.googlenet(weights=None, aux_logits=True, init_weights=True)
+    assert [tuple(p.shape) for p in ours.parameters()] == [tuple(p.shape) for p in theirs.parameters()]
+    assert count(ours) == count(theirs) == 13_004_888
+
+
+def test_googlenet_paper_modules_follow_table_1():
+    with torch.device("meta"):
+        net = create("googlenet_paper_imagenet", num_classes=1000, aux_logits=False)
+    modules = [m for m in net.modules() if isinstance(m, InceptionModule)]
+    assert len(modules) == 9
+    for module, (n, c1, r3, c3, r5, c5, proj) in zip(modules, GOOGLENET_MODULES.values()):
+        weights = n * c1 + n * r3 + r3 * c3 * 9 + n * r5 + r5 * c5 * 25 + n * proj
+        biases = c1 + r3 + c3 + r5 + c5 + proj
+        assert count(module) == weights + biases
+        assert module.out_channels == c1 + c3 + c5 + proj
+    assert count(net) == 6_998_552
+
+
+def test_googlenet_returns_aux_logits_in_training_only():
+    torch.manual_seed(0)
+    net = create("googlenet", width=0.25)
+    x = torch.randn(2, 3, 32, 32)
+    main, aux1, aux2 = net.train()(x)
+    assert main.shape == aux1.shape == aux2.shape == (2, 10)
+    net.eval()
+    out = net(x)
+    assert isinstance(out, torch.Tensor) and out.shape == (2, 10)
+    no_aux = create("googlenet", width=0.25, aux_logits=False).train()
+    assert isinstance(no_aux(x), torch.Tensor) and not hasattr(no_aux, "aux1")
+
+
+def test_inception_module_is_cheaper_than_one_dense_conv_of_the_same_output():
+    module = InceptionModule(192, 64, 96, 128, 16, 32, 32)
+    dense_5x5 = nn.Conv2d(192, module.out_channels, 5)
+    assert count(module) < count(dense_5x5) / 5
+    assert module(torch.randn(1, 192, 7, 7)).shape == (1, 256, 7, 7)
