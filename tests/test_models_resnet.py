@@ -6,7 +6,11 @@ import torchvision
 
 from cnnlab.layers.residual import BasicBlock, Bottleneck, ZeroPadShortcut
 from cnnlab.models import create, info, list_models
+from cnnlab.models.fractalnet import FractalNet
+from cnnlab.models.msdnet import MSDNet
 from cnnlab.models.pyramidnet import PyramidNet
+from cnnlab.models.ror import RoR
+from cnnlab.models.shake_shake import ShakeShakeNet
 from cnnlab.models.resnet import cifar_resnet, wide_resnet
 
 MODULES = {f"cnnlab.models.{m}" for m in ("resnet", "pyramidnet", "shake_shake", "early_exit", "msdnet", "ror",
@@ -455,7 +459,6 @@ def test_fractal_local_drop_path_keeps_at_least_one_input_and_eval_averages():
 
 
 def test_fractalnet_sampler_and_eval_determinism():
-    from cnnlab.models.fractalnet import FractalNet
     model = create("fractalnet20_w16", global_ratio=1.0)
     x = torch.randn(2, 3, 32, 32)
     assert 0 <= model.sampler(x).item() < 3
@@ -472,3 +475,16 @@ def test_msdnet_last_layers_keep_only_the_scales_read_later():
     layers = [layer for block in model.blocks for layer in block]
     assert [len(layer.out_channels) for layer in layers] == [3, 2, 1]
     assert layers[1].finest is None and layers[2].out_channels == [32 + 3 * 16]
+
+
+@pytest.mark.parametrize("build, message", [
+    (lambda: ShakeShakeNet(26, 33), "even"),
+    (lambda: RoR(20, k=0), "widening factor"),
+    (lambda: MSDNet(exits=0), "exits"),
+    (lambda: FractalNet(widths=(8, 8), p_local=1.0), "p_local"),
+    (lambda: FractalNet(0, widths=(8, 8)), "columns"),
+    (lambda: create("resnet_early_exit", depth=21), "6n\\+2"),
+])
+def test_new_family_options_are_checked(build, message):
+    with pytest.raises(ValueError, match=message):
+        build()

@@ -10,8 +10,9 @@ Drop-path regularises training: per mini-batch, either *local* (each join drops 
 probability ``p_local``, keeping at least one) or *global* (one column, drawn at random, is kept
 throughout the network, so each column must work alone). The paper draws global for half of the
 mini-batches (``global_ratio``). In eval every path is used and the joins average deterministically.
-The choice is drawn by :class:`ColumnSampler` and applied by :class:`FractalJoin`, both leaf
-modules using tensor operations only, so the network stays traceable by torch.fx.
+The choice is drawn by :class:`ColumnSampler` and applied by :class:`FractalJoin`, two small
+modules that hold all the randomness and use tensor operations only (no Python branch on a tensor
+value), so the network stays traceable by torch.fx.
 
 The CIFAR network has B=5 blocks of 64, 128, 256, 512, 512 channels, each followed by 2x2
 max-pooling (32x32 -> 1x1), then a linear layer; C=3 gives 20 layers. ``dropout`` is the rate of
