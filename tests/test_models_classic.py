@@ -196,9 +196,11 @@ def test_alexnet_one_tower_computes_what_torchvision_computes():
     with torch.no_grad():
         for mine, ref in zip(ours.parameters(), theirs.parameters()):
             mine.copy_(ref)
-    x = torch.randn(1, 3, 224, 224)
-    with torch.no_grad():
-        assert torch.allclose(ours(x), theirs(x), atol=1e-5)
+        x = torch.randn(1, 3, 67, 67)  # small enough to be fast; the layers do not depend on the size
+        assert torch.allclose(ours.features(x), theirs.features(x), atol=1e-5)
+        maps = torch.randn(1, 256, 6, 6)
+        assert torch.allclose(ours.classifier(ours.avgpool(maps)), theirs.classifier(theirs.avgpool(maps).flatten(1)),
+                              atol=1e-5)
 
 
 def test_alexnet_feature_map_sides_follow_the_paper():
@@ -352,3 +354,36 @@ def test_inception_module_is_cheaper_than_one_dense_conv_of_the_same_output():
     dense_5x5 = nn.Conv2d(192, module.out_channels, 5)
     assert count(module) < count(dense_5x5) / 5
     assert module(torch.randn(1, 192, 7, 7)).shape == (1, 256, 7, 7)
+
+
+from cnnlab.layers.inception import GridReduction, InceptionAsymmetric, InceptionExpanded  # noqa: E402
+
+
+def test_asymmetric_module_factorizes_n_by_n_into_1xn_and_nx1():
+    module = InceptionAsymmetric(8, 4, 6, 4, 6, 4, 4, n=7)
+    first, second = module.branch_n[1].conv, module.branch_n[2].conv
+    assert first.kernel_size == (1, 7) and second.kernel_size == (7, 1)
+    assert first.weight.numel() == 6 * 6 * 7  # 2n weights per channel pair in all, instead of n*n
+    x = torch.zeros(1, 8, 15, 15, requires_grad=True)
+    module.eval().branch_n(x)[0, :, 7, 7].sum().backward()
+    rows, cols = x.grad[0].abs().sum(0).nonzero(as_tuple=True)
+    assert (rows.max() - rows.min() + 1, cols.max() - cols.min() + 1) == (7, 7)
+    with pytest.raises(ValueError, match="odd"):
+        InceptionAsymmetric(8, 4, 6, 4, 6, 4, 4, n=4)
+
+
+def test_expanded_module_and_grid_reduction_shapes():
+    expanded = InceptionExpanded(16, 4, 8, 6, 8, 5, 3)
+    assert expanded(torch.randn(1, 16, 4, 4)).shape == (1, 4 + 2 * 6 + 2 * 5 + 3, 4, 4) and expanded.out_channels == 29
+    reduction = GridReduction(16, 8, 12, 8, 10)
+    assert reduction(torch.randn(1, 16, 16, 16)).shape == (1, 12 + 10 + 16, 8, 8)
+
+
+def test_inception_v3_small_grids():
+    net = create("inception_v3_small", width=0.25).eval()
+    x = torch.randn(1, 3, 32, 32)
+    sides = []
+    for stage in (net.stem, net.reduce1, net.mixed16, net.reduce2, net.mixed8, net.reduce3, net.mixed4):
+        x = stage(x)
+        sides.append(x.shape[-1])
+    assert sides == [32, 16, 16, 8, 8, 4, 4]

@@ -1,0 +1,62 @@
+"""Inception-v3 ideas [szegedy2016rethinking] in a small network for 32x32 images.
+
+``inception_v3_small`` keeps the design of Inception-v3 and scales it to CIFAR: a stem of three
+3x3 convolutions (no stride: the image is already small), then three grid sizes joined by
+:class:`~cnnlab.layers.inception.GridReduction` blocks: two factorized-5x5 modules (Fig. 5) on
+16x16, two asymmetric modules (Fig. 6) on 8x8, one expanded module (Fig. 7) on 4x4, then global
+average pooling, dropout and one linear layer. Departures from the paper's 299x299 network: far
+fewer channels, n=3 in the asymmetric modules (the paper's n=7 on a 17x17 grid covers a similar
+fraction of the grid as 3 on 8x8), "same" padding throughout, and no auxiliary head (the paper
+finds it acts as a regularizer late in training only). Label smoothing, the paper's other
+addition, is an option of the training loss, not of the model.
+"""
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import torch
+from torch import nn
+
+from ..layers.inception import GridReduction, InceptionAsymmetric, InceptionExpanded, InceptionFactorized5x5, _conv
+from .base import Network
+from .registry import register
+
+__all__ = ["InceptionV3Small"]
+
+
+class InceptionV3Small(Network):
+    """stem, reduce1, mixed16 (2 x Fig. 5), reduce2, mixed8 (2 x Fig. 6), reduce3, mixed4 (Fig. 7), head."""
+
+    def __init__(self, num_classes: int = 10, width: float = 1.0, dropout: float = 0.2, n: int = 3):
+        super().__init__(in_channels=3, min_input_size=8)
+        if width <= 0:
+            raise ValueError(f"width must be positive, got {width}")
+        if not 0.0 <= dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+        ch = lambda c: max(1, round(c * width))  # noqa: E731
+        self.stem = nn.Sequential(_conv(3, ch(32), 3, True, 1e-3), _conv(ch(32), ch(32), 3, True, 1e-3),
+                                  _conv(ch(32), ch(64), 3, True, 1e-3))
+        self.reduce1 = GridReduction(ch(64), ch(32), ch(64), ch(32), ch(64))
+        a1 = InceptionFactorized5x5(self.reduce1.out_channels, ch(64), ch(48), ch(64), ch(64), ch(96), ch(32))
+        a2 = InceptionFactorized5x5(a1.out_channels, ch(64), ch(48), ch(64), ch(64), ch(96), ch(32))
+        self.mixed16 = nn.Sequential(OrderedDict(a1=a1, a2=a2))
+        self.reduce2 = GridReduction(a2.out_channels, ch(64), ch(96), ch(64), ch(96))
+        b1 = InceptionAsymmetric(self.reduce2.out_channels, ch(128), ch(96), ch(128), ch(96), ch(128), ch(96), n=n)
+        b2 = InceptionAsymmetric(b1.out_channels, ch(128), ch(96), ch(128), ch(96), ch(128), ch(96), n=n)
+        self.mixed8 = nn.Sequential(OrderedDict(b1=b1, b2=b2))
+        self.reduce3 = GridReduction(b2.out_channels, ch(96), ch(128), ch(96), ch(128))
+        c1 = InceptionExpanded(self.reduce3.out_channels, ch(128), ch(128), ch(128), ch(128), ch(128), ch(64))
+        self.mixed4 = nn.Sequential(OrderedDict(c1=c1))
+        self.head = nn.Sequential(OrderedDict(pool=nn.AdaptiveAvgPool2d(1), flatten=nn.Flatten(),
+                                              dropout=nn.Dropout(dropout), fc=nn.Linear(c1.out_channels, num_classes)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.mixed16(self.reduce1(self.stem(x)))
+        x = self.mixed8(self.reduce2(x))
+        return self.head(self.mixed4(self.reduce3(x)))
+
+
+@register("inception_v3_small", paper="szegedy2016rethinking", family="inception", tags=("chapter04",))
+def inception_v3_small(num_classes: int = 10, **options) -> InceptionV3Small:
+    """A CIFAR-sized Inception-v3 (module docstring); ``width`` scales the channels, ``n`` the asymmetric kernels."""
+    return InceptionV3Small(num_classes, **options)
