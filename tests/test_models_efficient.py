@@ -278,3 +278,44 @@ def test_nf_bottleneck_residual_branch_keeps_unit_variance():
     assert block.body.conv2.groups == 2 and block.body.conv2b.groups == 2
     with pytest.raises(ValueError, match="group_size"):
         NFBottleneck(64, 64, group_size=128)
+
+
+# --- NASNet ---------------------------------------------------------------------------------------
+
+def test_search_space_has_the_papers_13_operations_and_keeps_shapes():
+    from cnnlab.layers.nas_ops import SEARCH_SPACE
+    assert len(SEARCH_SPACE) == 13
+    x = torch.randn(2, 8, 8, 8)
+    for name, make in SEARCH_SPACE.items():
+        assert make(8, 1)(x).shape == (2, 8, 8, 8), name
+        assert make(8, 2)(x).shape == (2, 8, 4, 4), name
+
+
+def test_nasnet_a_cells_output_shapes():
+    from cnnlab.layers.nas_ops import NASCell
+    from cnnlab.models.nasnet import NASNET_A_NORMAL, NASNET_A_REDUCTION
+    h_prev, h = torch.randn(2, 24, 16, 16), torch.randn(2, 48, 16, 16)
+    normal = NASCell(NASNET_A_NORMAL, 24, 48, 8)
+    assert normal(h_prev, h).shape == (2, 6 * 8, 16, 16)  # h_{i-1} and the five blocks
+    reduction = NASCell(NASNET_A_REDUCTION, 24, 48, 16, reduction=True)
+    assert reduction(h_prev, h).shape == (2, 4 * 16, 8, 8)  # four blocks, half resolution
+    after = NASCell(NASNET_A_NORMAL, 48, 64, 16, prev_reduced=True)
+    assert after(h, torch.randn(2, 64, 8, 8)).shape == (2, 96, 8, 8)
+
+
+def test_nasnet_stacks_n_normal_cells_between_reductions():
+    model = create("nasnet_a_small")
+    kinds = ["R" if any(o.stride == 2 for o in c.modules() if isinstance(o, nn.Conv2d)) and c.concat[0] > 1
+             else "N" for c in model.cells]
+    assert "".join(kinds) == "NNRNNRNN"
+    assert model.head[-1].in_features == 6 * 4 * 16
+
+
+def test_cell_genotype_is_checked():
+    from cnnlab.layers.nas_ops import Genotype, NASCell
+    bad_op = Genotype(((("conv_9x9", 0), ("identity", 1)),), (2,))
+    with pytest.raises(ValueError, match="unknown operation"):
+        NASCell(bad_op, 8, 8, 8)
+    future = Genotype(((("identity", 3), ("identity", 1)),), (2,))
+    with pytest.raises(ValueError, match="states"):
+        NASCell(future, 8, 8, 8)
