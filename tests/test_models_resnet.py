@@ -488,3 +488,20 @@ def test_msdnet_last_layers_keep_only_the_scales_read_later():
 def test_new_family_options_are_checked(build, message):
     with pytest.raises(ValueError, match=message):
         build()
+
+
+def test_swapout_option_replaces_the_addition_in_every_block():
+    torch.manual_seed(0)
+    model = cifar_resnet(20, swapout=(0.9, 0.6))
+    assert count(model) == count(cifar_resnet(20))
+    block = model.stages.stage2[0].eval()
+    x = torch.randn(2, 16, 8, 8)
+    expected = torch.relu(0.9 * block.shortcut(x) + 0.6 * block.body(x))  # eval: the expectation
+    assert torch.allclose(block(x), expected, atol=1e-6)
+    block.train()
+    assert not torch.allclose(block(x), block(x))  # training: fresh per-unit masks
+    model.eval()
+    y = torch.randn(2, 3, 32, 32)
+    assert torch.equal(model(y), model(y))
+    with pytest.raises(ValueError, match="swapout"):
+        BasicBlock(8, 8, swapout=(0.5, 0.5), drop_prob=0.1)

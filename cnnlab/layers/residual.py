@@ -14,6 +14,8 @@ pooling 2x2 then a 1x1 conv (ResNet-D, [he2019bag]). ``residual=False`` drops th
 plain network of the degradation experiment. ``drop_prob`` drops the whole residual branch per
 image in training (stochastic depth [huang2016deep], ``torchvision.ops.StochasticDepth`` "row"
 mode); ``branch_drop`` puts another module in that place instead, e.g. ShakeDrop [yamada2019shakedrop].
+``swapout=(p_identity, p_residual)`` replaces the addition by Swapout [singh2016swapout]: per-unit
+Bernoulli masks on the shortcut and on the branch in training, their expectation in eval.
 ``antialias=True`` [zhang2019making] makes the strided conv stride 1 followed by a BlurPool, and
 blurs the shortcut before it subsamples; the blur sits right after the conv (the paper puts it
 after the ReLU), so that every variant keeps its norm/activation order.
@@ -29,6 +31,7 @@ import torch.nn.functional as F
 from torchvision.ops import StochasticDepth
 
 from .antialias import BlurPool
+from .regularizers import Swapout
 
 __all__ = ["BasicBlock", "Bottleneck", "ZeroPadShortcut", "BLOCK_VARIANTS", "SHORTCUTS"]
 
@@ -82,7 +85,7 @@ class _ResidualBlock(nn.Module):
 
     def __init__(self, convs: list[nn.Conv2d], in_channels: int, out_channels: int, stride: int,
                  variant: str, shortcut: str, residual: bool, dropout: float, drop_prob: float,
-                 antialias: bool, branch_drop: nn.Module | None):
+                 antialias: bool, branch_drop: nn.Module | None, swapout: tuple[float, float] | None):
         super().__init__()
         if variant not in BLOCK_VARIANTS:
             raise ValueError(f"unknown block variant {variant!r}; expected one of {BLOCK_VARIANTS}")
@@ -92,6 +95,9 @@ class _ResidualBlock(nn.Module):
             raise ValueError(f"dropout and drop_prob must lie in [0, 1), got {dropout} and {drop_prob}")
         if branch_drop is not None and drop_prob:
             raise ValueError("give either drop_prob (stochastic depth) or branch_drop, not both")
+        if swapout is not None and (drop_prob or branch_drop is not None or not residual):
+            raise ValueError("swapout combines the shortcut and the branch itself: it needs residual=True and "
+                             "no drop_prob or branch_drop")
         if dropout and variant != "wrn":
             raise ValueError("dropout between the convolutions belongs to the 'wrn' variant [zagoruyko2016wide]")
         layers: list[nn.Module] = []
@@ -117,12 +123,15 @@ class _ResidualBlock(nn.Module):
         self.shortcut = (_shortcut(shortcut, in_channels, out_channels, stride, with_bn=variant == "original",
                                   antialias=antialias)
                          if residual else None)
+        self.swapout = Swapout(*swapout) if swapout is not None else None
         self.post_act = nn.ReLU(inplace=False) if variant == "original" else nn.Identity()
 
     def forward(self, x: torch.Tensor, extra: torch.Tensor | None = None) -> torch.Tensor:
         """``extra``: a further shortcut added before the final activation (RoR [zhang2017residual])."""
         out = self.drop_path(self.body(x))
-        if self.shortcut is not None:
+        if self.swapout is not None:
+            out = self.swapout(self.shortcut(x), out)
+        elif self.shortcut is not None:
             out = out + self.shortcut(x)
         if extra is not None:
             out = out + extra
@@ -150,12 +159,13 @@ class BasicBlock(_ResidualBlock):
 
     def __init__(self, in_channels: int, out_channels: int, stride: int = 1, variant: str = "original",
                  shortcut: str = "b", residual: bool = True, dropout: float = 0.0, drop_prob: float = 0.0,
-                 antialias: bool = False, branch_drop: nn.Module | None = None):
+                 antialias: bool = False, branch_drop: nn.Module | None = None,
+                 swapout: tuple[float, float] | None = None):
         _check_channels(in_channels=in_channels, out_channels=out_channels, stride=stride)
         convs = [nn.Conv2d(in_channels, out_channels, 3, stride, 1, bias=False),
                  nn.Conv2d(out_channels, out_channels, 3, 1, 1, bias=False)]
         super().__init__(convs, in_channels, out_channels, stride, variant, shortcut, residual, dropout, drop_prob,
-                         antialias, branch_drop)
+                         antialias, branch_drop, swapout)
 
 
 class Bottleneck(_ResidualBlock):
@@ -171,7 +181,7 @@ class Bottleneck(_ResidualBlock):
     def __init__(self, in_channels: int, out_channels: int, stride: int = 1, variant: str = "original",
                  shortcut: str = "b", residual: bool = True, dropout: float = 0.0, drop_prob: float = 0.0,
                  antialias: bool = False, groups: int = 1, width: int | None = None,
-                 branch_drop: nn.Module | None = None):
+                 branch_drop: nn.Module | None = None, swapout: tuple[float, float] | None = None):
         width = out_channels // self.expansion if width is None else width
         _check_channels(in_channels=in_channels, out_channels=out_channels, stride=stride, groups=groups, width=width)
         if width % groups:
@@ -180,4 +190,4 @@ class Bottleneck(_ResidualBlock):
                  nn.Conv2d(width, width, 3, stride, 1, groups=groups, bias=False),
                  nn.Conv2d(width, out_channels, 1, bias=False)]
         super().__init__(convs, in_channels, out_channels, stride, variant, shortcut, residual, dropout, drop_prob,
-                         antialias, branch_drop)
+                         antialias, branch_drop, swapout)

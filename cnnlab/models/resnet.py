@@ -61,13 +61,17 @@ class ResNet(Network):
     CIFAR stem, whose last maps are 8x8 or 4x4). Departures: the paper drops after every conv and
     on the shortcut too, and ramps the probability up during training; here it drops the block
     output only, at a fixed probability (a training loop may change ``module.p``).
+
+    ``swapout=(p_identity, p_residual)`` makes every block combine its shortcut and branch by
+    Swapout [singh2016swapout] (see :mod:`cnnlab.layers.residual`), the same pair in every block.
     """
 
     def __init__(self, block: str, depths: list[int], widths: list[int], num_classes: int = 10,
                  stem: str = "cifar", stem_channels: int = 64, variant: str = "original", shortcut: str = "b",
                  residual: bool = True, dropout: float = 0.0, drop_prob: float = 0.0,
                  inner_widths: list[int] | None = None, groups: int = 1, antialias: bool = False,
-                 dropblock: float = 0.0, dropblock_size: int | None = None, input_size: int = 32):
+                 dropblock: float = 0.0, dropblock_size: int | None = None,
+                 swapout: tuple[float, float] | None = None, input_size: int = 32):
         super().__init__(in_channels=3, min_input_size=input_size // 8 if stem == "cifar" else 32)
         if block not in ("basic", "bottleneck"):
             raise ValueError(f"unknown block {block!r}; expected 'basic' or 'bottleneck'")
@@ -91,7 +95,7 @@ class ResNet(Network):
             for b in range(depth):
                 options = dict(stride=2 if (s > 0 and b == 0) else 1, variant=variant, shortcut=shortcut,
                                residual=residual, dropout=dropout, drop_prob=drop_prob * index / max(total - 1, 1),
-                               antialias=antialias)
+                               antialias=antialias, swapout=swapout)
                 if block == "basic":
                     blocks.append(BasicBlock(channels, width, **options))
                 else:
