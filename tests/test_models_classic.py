@@ -387,3 +387,59 @@ def test_inception_v3_small_grids():
         x = stage(x)
         sides.append(x.shape[-1])
     assert sides == [32, 16, 16, 8, 8, 4, 4]
+
+
+# --- DenseNet [huang2017densely] ----------------------------------------------------------------------
+
+from cnnlab.layers.dense import DenseBlock, DenseLayer, Transition  # noqa: E402
+from cnnlab.models.densenet import cifar_densenet  # noqa: E402
+
+
+def test_dense_block_channel_arithmetic_and_concatenation():
+    block = DenseBlock(num_layers=4, in_channels=10, growth_rate=6, bottleneck=True).eval()
+    x = torch.randn(2, 10, 8, 8)
+    out = block(x)
+    assert out.shape == (2, 10 + 4 * 6, 8, 8) == (2, block.out_channels, 8, 8)
+    assert torch.equal(out[:, :10], x)  # the block's input is passed on unchanged
+    assert [layer.conv1.in_channels for layer in block.layers] == [10, 16, 22, 28]
+    assert all(layer.conv1.out_channels == 4 * 6 and layer.conv2.out_channels == 6 for layer in block.layers)
+
+
+def test_plain_dense_layer_and_transition_compression():
+    layer = DenseLayer(12, 4, bottleneck=False)
+    assert not hasattr(layer, "conv1") and layer.conv2.in_channels == 12
+    transition = Transition(30, compression=0.5)
+    assert transition(torch.randn(1, 30, 8, 8)).shape == (1, 15, 4, 4)
+    with pytest.raises(ValueError, match="compression"):
+        Transition(30, compression=0.0)
+    with pytest.raises(ValueError, match="growth_rate"):
+        DenseLayer(12, 0)
+
+
+def test_cifar_densenet_depth_sets_layers_per_block():
+    net = cifar_densenet(40, 12, bottleneck=False)
+    assert [len(getattr(net.features, f"block{i}").layers) for i in (1, 2, 3)] == [12, 12, 12]
+    bc = cifar_densenet(100, 12)
+    assert [len(getattr(bc.features, f"block{i}").layers) for i in (1, 2, 3)] == [16, 16, 16]
+    assert bc.stem.conv0.out_channels == 24 and bc.features.transition1.out_channels == (24 + 16 * 12) // 2
+    with pytest.raises(ValueError, match="6n\\+4"):
+        cifar_densenet(40, 12)
+    assert count(net) == 1_019_722 and count(bc) == 769_162
+
+
+@pytest.mark.parametrize("name", ["densenet121", "densenet161", "densenet169", "densenet201"])
+def test_densenet_matches_torchvision_layer_by_layer(name):
+    with torch.device("meta"):
+        ours, theirs = create(f"{name}_imagenet", num_classes=1000), getattr(torchvision.models, name)(weights=None)
+    assert [tuple(p.shape) for p in ours.parameters()] == [tuple(p.shape) for p in theirs.parameters()]
+
+
+def test_densenet121_computes_what_torchvision_computes():
+    torch.manual_seed(0)
+    ours, theirs = create("densenet121_imagenet", num_classes=1000).eval(), torchvision.models.densenet121().eval()
+    with torch.no_grad():
+        for mine, ref in zip(list(ours.parameters()) + list(ours.buffers()),
+                             list(theirs.parameters()) + list(theirs.buffers())):
+            mine.copy_(ref)
+        x = torch.randn(1, 3, 32, 32)
+        assert torch.allclose(ours(x), theirs(x), atol=1e-5)
