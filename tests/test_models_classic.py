@@ -423,7 +423,7 @@ def test_cifar_densenet_depth_sets_layers_per_block():
     assert [len(getattr(bc.features, f"block{i}").layers) for i in (1, 2, 3)] == [16, 16, 16]
     assert bc.stem.conv0.out_channels == 24 and bc.features.transition1.out_channels == (24 + 16 * 12) // 2
     with pytest.raises(ValueError, match="6n\\+4"):
-        cifar_densenet(40, 12)
+        cifar_densenet(42, 12)
     assert count(net) == 1_019_722 and count(bc) == 769_162
 
 
