@@ -321,3 +321,48 @@ def test_cell_genotype_is_checked():
     future = Genotype(((("identity", 3), ("identity", 1)),), (2,))
     with pytest.raises(ValueError, match="states"):
         NASCell(future, 8, 8, 8)
+
+
+# --- Assemble-ResNet ------------------------------------------------------------------------------
+
+def test_assemble_resnet_with_every_switch_off_is_resnet50():
+    off = dict(resnet_d=False, sk=False, antialias=False, big_little=False)
+    with torch.device("meta"):
+        assert count(create("assemble_resnet50_imagenet", num_classes=1000, **off)) == \
+            count(torchvision.models.resnet50(weights=None))
+
+
+def test_assemble_resnet_switches_change_the_right_parts():
+    from cnnlab.layers.antialias import BlurPool
+    from cnnlab.layers.sk import SKBottleneck
+    from cnnlab.models.assemble_resnet import BigLittleStage
+    off = dict(resnet_d=False, sk=False, antialias=False, big_little=False)
+
+    def kinds(**switch):
+        return {type(m) for m in create("assemble_resnet", **{**off, **switch}).modules()}
+
+    assert not kinds() & {BlurPool, SKBottleneck, BigLittleStage, nn.AvgPool2d}
+    assert nn.AvgPool2d in kinds(resnet_d=True) and len(create("assemble_resnet", **{**off, "resnet_d": True}).stem) == 3
+    assert BlurPool in kinds(antialias=True)
+    assert BigLittleStage in kinds(big_little=True)
+    sk = create("assemble_resnet", **{**off, "sk": True}).stages.stage1[0].sk
+    assert [b.conv.dilation for b in sk.branches] == [(1, 1), (1, 1)]  # 3x3 of doubled channels, no 5x5
+
+
+def test_big_little_branches_run_at_two_resolutions():
+    model = create("assemble_resnet")
+    stage = model.stages.stage1[1]
+    sides = {}
+    for branch in ("big", "little"):
+        getattr(stage, branch).register_forward_hook(lambda m, a, out, branch=branch: sides.update({branch: out.shape[-1]}))
+    model(torch.randn(2, 3, 32, 32))
+    assert sides == {"big": 16, "little": 32}
+    assert stage.little[-1].conv.in_channels == 64 // 2  # little branch: 1/alpha of the width
+
+
+def test_assemble_resnet_options_are_checked():
+    with pytest.raises(ValueError, match="switch"):
+        create("assemble_resnet", sk="yes")
+    with pytest.raises(ValueError, match="big_little"):
+        from cnnlab.models.assemble_resnet import AssembleResNet
+        AssembleResNet([1, 2, 2], [64, 128, 256])
