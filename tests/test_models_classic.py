@@ -443,3 +443,20 @@ def test_densenet121_computes_what_torchvision_computes():
             mine.copy_(ref)
         x = torch.randn(1, 3, 32, 32)
         assert torch.allclose(ours(x), theirs(x), atol=1e-5)
+
+
+def test_inception_v3_modules_compute_what_torchvision_computes():
+    torch.manual_seed(0)
+    ours = create("inception_v3_imagenet", num_classes=1000).eval()
+    theirs = torchvision.models.inception_v3(weights=None, aux_logits=True, init_weights=False).eval()
+    assert [tuple(p.shape) for p in ours.parameters()] == [tuple(p.shape) for p in theirs.parameters()]
+    with torch.no_grad():
+        for mine, ref in zip(list(ours.parameters()) + list(ours.buffers()),
+                             list(theirs.parameters()) + list(theirs.buffers())):
+            mine.copy_(ref)
+        pairs = [(ours.mixed5.b, theirs.Mixed_5b, 192, 9), (ours.mixed6.a, theirs.Mixed_6a, 288, 9),
+                 (ours.mixed6.b, theirs.Mixed_6b, 768, 7), (ours.mixed7.a, theirs.Mixed_7a, 768, 9),
+                 (ours.mixed7.b, theirs.Mixed_7b, 1280, 3), (ours.aux, theirs.AuxLogits, 768, 17)]
+        for mine, ref, channels, side in pairs:
+            x = torch.randn(1, channels, side, side)
+            assert torch.allclose(mine(x), ref(x), atol=1e-5), type(ref).__name__

@@ -24,13 +24,15 @@ from torch import nn
 from .conv import ConvBNAct
 
 __all__ = ["InceptionModule", "InceptionFactorized5x5", "InceptionAsymmetric", "InceptionExpanded",
-           "GridReduction", "InceptionAux"]
+           "GridReduction", "InceptionAux", "InceptionV3Aux"]
 
 
-def _conv(in_channels: int, out_channels: int, kernel_size, norm: bool, eps: float, stride: int = 1) -> ConvBNAct:
-    """ConvBNAct with "same" padding for square or (1 x n) / (n x 1) kernels and BN epsilon ``eps``."""
+def _conv(in_channels: int, out_channels: int, kernel_size, norm: bool, eps: float, stride: int = 1,
+          padding=None) -> ConvBNAct:
+    """ConvBNAct for square or (1 x n) / (n x 1) kernels ("same" padding unless given), BN epsilon ``eps``."""
     kh, kw = (kernel_size, kernel_size) if isinstance(kernel_size, int) else kernel_size
-    block = ConvBNAct(in_channels, out_channels, (kh, kw), stride=stride, padding=(kh // 2, kw // 2), norm=norm)
+    padding = (kh // 2, kw // 2) if padding is None else padding
+    block = ConvBNAct(in_channels, out_channels, (kh, kw), stride=stride, padding=padding, norm=norm)
     if norm:
         block.bn.eps = eps
     return block
@@ -68,15 +70,20 @@ class InceptionModule(nn.Module):
 
 
 class InceptionFactorized5x5(nn.Module):
-    """Fig. 5 of [szegedy2016rethinking]: 1x1 | 1x1 -> 3x3 | 1x1 -> 3x3 -> 3x3 | avg-pool -> 1x1."""
+    """Fig. 5 of [szegedy2016rethinking]: 1x1 | 1x1 -> 3x3 | 1x1 -> 3x3 -> 3x3 | avg-pool -> 1x1.
+
+    ``branch3_kernel=5`` gives the first modules of torchvision's Inception-v3 (from the released
+    TensorFlow model), whose second branch keeps a 5x5 convolution.
+    """
 
     def __init__(self, in_channels: int, c1: int, c3_reduce: int, c3: int, c33_reduce: int, c33: int, pool_proj: int,
-                 norm: bool = True, eps: float = 1e-3):
+                 norm: bool = True, eps: float = 1e-3, branch3_kernel: int = 3):
         super().__init__()
         _check("InceptionFactorized5x5", in_channels=in_channels, c1=c1, c3_reduce=c3_reduce, c3=c3,
                c33_reduce=c33_reduce, c33=c33, pool_proj=pool_proj)
         self.branch1 = _conv(in_channels, c1, 1, norm, eps)
-        self.branch3 = nn.Sequential(_conv(in_channels, c3_reduce, 1, norm, eps), _conv(c3_reduce, c3, 3, norm, eps))
+        self.branch3 = nn.Sequential(_conv(in_channels, c3_reduce, 1, norm, eps),
+                                     _conv(c3_reduce, c3, branch3_kernel, norm, eps))
         self.branch33 = nn.Sequential(_conv(in_channels, c33_reduce, 1, norm, eps),
                                       _conv(c33_reduce, c33, 3, norm, eps), _conv(c33, c33, 3, norm, eps))
         self.branch_pool = nn.Sequential(nn.AvgPool2d(3, 1, 1), _conv(in_channels, pool_proj, 1, norm, eps))
@@ -140,18 +147,27 @@ class InceptionExpanded(nn.Module):
 class GridReduction(nn.Module):
     """Fig. 10: 1x1 -> 3x3/2 | 1x1 -> 3x3 -> 3x3/2 | 3x3/2 max-pool, concatenated; halves the grid.
 
-    Padding 1 everywhere (the paper pads nothing), so an even side is exactly halved.
+    ``padding=1`` (default) exactly halves an even side; the paper and torchvision pad nothing
+    (``padding=0``: 35 -> 17). ``c3_reduce=None`` drops the first branch's 1x1 conv and ``middle``
+    sets the second branch's middle kernels: ``((1, 7), (7, 1))`` gives torchvision's Mixed_7a.
     """
 
-    def __init__(self, in_channels: int, c3_reduce: int, c3: int, c33_reduce: int, c33: int, norm: bool = True,
-                 eps: float = 1e-3):
+    def __init__(self, in_channels: int, c3_reduce: int | None, c3: int, c33_reduce: int, c33: int, norm: bool = True,
+                 eps: float = 1e-3, padding: int = 1, middle=(3,)):
         super().__init__()
-        _check("GridReduction", in_channels=in_channels, c3_reduce=c3_reduce, c3=c3, c33_reduce=c33_reduce, c33=c33)
-        self.branch3 = nn.Sequential(_conv(in_channels, c3_reduce, 1, norm, eps),
-                                     _conv(c3_reduce, c3, 3, norm, eps, stride=2))
-        self.branch33 = nn.Sequential(_conv(in_channels, c33_reduce, 1, norm, eps), _conv(c33_reduce, c33, 3, norm, eps),
-                                      _conv(c33, c33, 3, norm, eps, stride=2))
-        self.branch_pool = nn.MaxPool2d(3, 2, 1)
+        _check("GridReduction", in_channels=in_channels, c3=c3, c33_reduce=c33_reduce, c33=c33)
+        if padding not in (0, 1):
+            raise ValueError(f"padding must be 0 (valid, as the paper) or 1 (halves even sides), got {padding}")
+        first = [_conv(in_channels, c3_reduce, 1, norm, eps)] if c3_reduce is not None else []
+        first.append(_conv(c3_reduce or in_channels, c3, 3, norm, eps, stride=2, padding=padding))
+        self.branch3 = nn.Sequential(*first)
+        second, channels = [_conv(in_channels, c33_reduce, 1, norm, eps)], c33_reduce
+        for kernel in middle:
+            second.append(_conv(channels, c33, kernel, norm, eps))
+            channels = c33
+        second.append(_conv(channels, c33, 3, norm, eps, stride=2, padding=padding))
+        self.branch33 = nn.Sequential(*second)
+        self.branch_pool = nn.MaxPool2d(3, 2, padding)
         self.out_channels = c3 + c33 + in_channels
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -179,3 +195,20 @@ class InceptionAux(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = torch.flatten(self.conv(self.pool(x)), 1)
         return self.fc2(self.dropout(self.relu(self.fc1(x))))
+
+
+class InceptionV3Aux(nn.Module):
+    """Inception-v3's auxiliary classifier (torchvision's layout): 5x5/3 average pool, 1x1 conv (128),
+    5x5 conv (768), global average pool, linear. [szegedy2016rethinking] §4 uses it as a regularizer."""
+
+    def __init__(self, in_channels: int, num_classes: int, eps: float = 1e-3):
+        super().__init__()
+        _check("InceptionV3Aux", in_channels=in_channels, num_classes=num_classes)
+        self.pool = nn.AvgPool2d(5, 3)
+        self.conv0 = _conv(in_channels, 128, 1, True, eps)
+        self.conv1 = _conv(128, 768, 5, True, eps, padding=0)
+        self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten())
+        self.fc = nn.Linear(768, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(self.head(self.conv1(self.conv0(self.pool(x)))))

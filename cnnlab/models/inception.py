@@ -1,4 +1,11 @@
-"""Inception-v3 ideas [szegedy2016rethinking] in a small network for 32x32 images.
+"""Inception-v3 [szegedy2016rethinking]: factorized Inception modules on three grid sizes.
+
+``inception_v3_imagenet`` is torchvision's Inception-v3 (299x299 input, parameter count equal to
+``torchvision.models.inception_v3(aux_logits=True)``). torchvision follows the released
+TensorFlow model, which departs from the paper's Table 1 in places: its first three modules keep
+a 5x5 branch beside the factorized 3x3-3x3 one, its grid reductions pad nothing and differ
+between the two grids (the second uses 1x7, 7x1 convolutions), and its auxiliary head is a 1x1
+and a 5x5 convolution. In training mode it returns ``(main, aux)``, in eval mode the main logits.
 
 ``inception_v3_small`` keeps the design of Inception-v3 and scales it to CIFAR: a stem of three
 3x3 convolutions (no stride: the image is already small), then three grid sizes joined by
@@ -17,11 +24,12 @@ from collections import OrderedDict
 import torch
 from torch import nn
 
-from ..layers.inception import GridReduction, InceptionAsymmetric, InceptionExpanded, InceptionFactorized5x5, _conv
+from ..layers.inception import (GridReduction, InceptionAsymmetric, InceptionExpanded, InceptionFactorized5x5,
+                                InceptionV3Aux, _conv)
 from .base import Network
 from .registry import register
 
-__all__ = ["InceptionV3Small"]
+__all__ = ["InceptionV3Small", "InceptionV3"]
 
 
 class InceptionV3Small(Network):
@@ -60,3 +68,45 @@ class InceptionV3Small(Network):
 def inception_v3_small(num_classes: int = 10, **options) -> InceptionV3Small:
     """A CIFAR-sized Inception-v3 (module docstring); ``width`` scales the channels, ``n`` the asymmetric kernels."""
     return InceptionV3Small(num_classes, **options)
+
+
+class InceptionV3(Network):
+    """torchvision's Inception-v3: stem, mixed5 (b-d), mixed6 (a-e), aux, mixed7 (a-c), head."""
+
+    def __init__(self, num_classes: int = 1000, aux_logits: bool = True, dropout: float = 0.5):
+        super().__init__(in_channels=3, input_size=299)
+        self.stem = nn.Sequential(OrderedDict(
+            conv1a=_conv(3, 32, 3, True, 1e-3, stride=2, padding=0), conv2a=_conv(32, 32, 3, True, 1e-3, padding=0),
+            conv2b=_conv(32, 64, 3, True, 1e-3), pool1=nn.MaxPool2d(3, 2),
+            conv3b=_conv(64, 80, 1, True, 1e-3), conv4a=_conv(80, 192, 3, True, 1e-3, padding=0),
+            pool2=nn.MaxPool2d(3, 2)))
+        self.mixed5 = nn.Sequential(OrderedDict(
+            (name, InceptionFactorized5x5(c_in, 64, 48, 64, 64, 96, proj, branch3_kernel=5))
+            for name, c_in, proj in (("b", 192, 32), ("c", 256, 64), ("d", 288, 64))))
+        mixed6 = OrderedDict(a=GridReduction(288, None, 384, 64, 96, padding=0))
+        for name, c7 in (("b", 128), ("c", 160), ("d", 160), ("e", 192)):
+            mixed6[name] = InceptionAsymmetric(768, 192, c7, 192, c7, 192, 192, n=7)
+        self.mixed6 = nn.Sequential(mixed6)
+        self.aux_logits = aux_logits
+        if aux_logits:
+            self.aux = InceptionV3Aux(768, num_classes)
+        self.mixed7 = nn.Sequential(OrderedDict(
+            a=GridReduction(768, 192, 320, 192, 192, padding=0, middle=((1, 7), (7, 1))),
+            b=InceptionExpanded(1280, 320, 384, 384, 448, 384, 192),
+            c=InceptionExpanded(2048, 320, 384, 384, 448, 384, 192)))
+        self.head = nn.Sequential(OrderedDict(pool=nn.AdaptiveAvgPool2d(1), flatten=nn.Flatten(),
+                                              dropout=nn.Dropout(dropout), fc=nn.Linear(2048, num_classes)))
+
+    def forward(self, x: torch.Tensor):
+        x = self.mixed6(self.mixed5(self.stem(x)))
+        main = self.head(self.mixed7(x))
+        if self.training and self.aux_logits:
+            return main, self.aux(x)
+        return main
+
+
+@register("inception_v3_imagenet", paper="szegedy2016rethinking", family="inception", input_size=299,
+          reference="torchvision.models.inception_v3", torchvision_builder="inception_v3", tags=("chapter04", "aux"))
+def inception_v3_imagenet(num_classes: int = 1000, **options) -> InceptionV3:
+    """Inception-v3 at 299x299 in torchvision's layout (module docstring), with its aux head."""
+    return InceptionV3(num_classes, **options)
