@@ -144,7 +144,9 @@ def load(name: str = "cifar10", *, source: str = "auto", train_size: int | None 
                 raise
             banner = standin_banner(str(error))
             print(banner)
-            warnings.warn(f"{name}: using the offline stand-in, not CIFAR ({error})", stacklevel=2)
+            # Attributed to "cnnlab.data" rather than a file, so notebooks show no path of this machine.
+            warnings.warn_explicit(f"{name}: using the offline stand-in, not CIFAR ({error})", UserWarning,
+                                   filename="cnnlab.data.load", lineno=0)
             train, test, classes, description = _standin(name, train_size, test_size, seed)
         else:
             num_classes = len(classes)
