@@ -364,8 +364,8 @@ def test_asymmetric_module_factorizes_n_by_n_into_1xn_and_nx1():
     first, second = module.branch_n[1].conv, module.branch_n[2].conv
     assert first.kernel_size == (1, 7) and second.kernel_size == (7, 1)
     assert first.weight.numel() == 6 * 6 * 7  # 2n weights per channel pair in all, instead of n*n
-    x = torch.zeros(1, 8, 15, 15, requires_grad=True)
-    module.eval().branch_n(x)[0, :, 7, 7].sum().backward()
+    x = torch.randn(1, 8, 15, 15, generator=torch.Generator().manual_seed(0)).requires_grad_(True)
+    module.eval().branch_n(x)[0, :, 7, 7].sum().backward()  # random input: the ReLUs let gradient through
     rows, cols = x.grad[0].abs().sum(0).nonzero(as_tuple=True)
     assert (rows.max() - rows.min() + 1, cols.max() - cols.min() + 1) == (7, 7)
     with pytest.raises(ValueError, match="odd"):

@@ -400,8 +400,9 @@ def receptive_field_table(model: nn.Module, input_size=(1, 3, 32, 32)) -> list[d
 def _positive_linear_copy(model: nn.Module) -> nn.Module:
     """A float64 copy whose every path adds up: activation modules become identities (a saturating
     ReLU6 would stop gradients), max-pools become average pools of the same geometry (same window, so
-    the same field), conv/linear weights become 1/fan_in with zero bias, batch norms become identities,
-    dropout is off (eval mode)."""
+    the same field), convolutions that transform their weights become plain ones, conv/linear weights
+    become 1/fan_in with zero bias, batch norms become identities, every other parameter (gains,
+    scales) becomes 1, dropout is off (eval mode)."""
     clone = copy.deepcopy(model).double().eval()
     for name, m in list(clone.named_modules()):
         if isinstance(m, nn.MaxPool2d):
@@ -413,6 +414,12 @@ def _positive_linear_copy(model: nn.Module) -> nn.Module:
             clone.set_submodule(name, nn.AdaptiveAvgPool2d(m.output_size))
         elif isinstance(m, _ACTIVATIONS):
             clone.set_submodule(name, nn.Identity())
+        elif isinstance(m, nn.Conv2d) and type(m) is not nn.Conv2d:
+            # A convolution that rewrites its weights (e.g. weight standardization) would turn the
+            # constant weights below into zeros: measure the plain convolution of the same geometry.
+            plain = nn.Conv2d(m.in_channels, m.out_channels, m.kernel_size, m.stride, m.padding, m.dilation,
+                              m.groups, bias=m.bias is not None, padding_mode=m.padding_mode)
+            clone.set_submodule(name, plain.double())
     with torch.no_grad():
         for m in clone.modules():
             if isinstance(m, (nn.Conv2d, nn.Linear)):
@@ -426,6 +433,9 @@ def _positive_linear_copy(model: nn.Module) -> nn.Module:
                 if m.affine:
                     m.weight.fill_(1.0)
                     m.bias.zero_()
+            else:  # gains and scales (e.g. SkipInit's zero-initialized gain) would cut their path at 0
+                for parameter in m.parameters(recurse=False):
+                    parameter.fill_(1.0)
     return clone
 
 
@@ -451,6 +461,9 @@ def measured_receptive_field(model: nn.Module, layer: str | None, unit: tuple[in
         next(clone.parameters()).device).requires_grad_(True)
     out = clone(x)
     out = captured.get("out", out)
+    if not isinstance(out, torch.Tensor):
+        raise ValueError(f"{layer or 'the model'} returns {type(out).__name__}, not one tensor "
+                         "(several exits?): name a layer whose output is a tensor")
     i, j = unit
     target = out[0, :, i, j].sum() if out.dim() == 4 else out[0].sum()
     (grad,) = torch.autograd.grad(target, x)
