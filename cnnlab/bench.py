@@ -8,7 +8,9 @@ For each model, on the current device, with CIFAR-shaped synthetic images (rando
   transforms (pad-crop, flip, normalize) in the loader, float32, a plain loop.
 
 Both paths run ``warmup`` steps that are not timed, then ``steps`` timed steps (the device is
-synchronized before the clock is read). Seconds per CIFAR epoch are *extrapolated* to 50,000
+synchronized before the clock is read). This is repeated for ``rounds`` rounds, the two paths taking
+turns to go first, and each speed is the median over the rounds (a busy CPU varies by +-20% from run
+to run). Seconds per CIFAR epoch are *extrapolated* to 50,000
 images from the timed steps. Peak memory is CUDA's max allocated on a GPU, and the process's
 peak resident size (``resource.getrusage``; it only grows, so later rows include earlier ones) on a CPU.
 """
@@ -18,6 +20,7 @@ import argparse
 import datetime
 import json
 import resource
+import statistics
 import time
 from types import SimpleNamespace
 
@@ -148,16 +151,25 @@ def _measure(path, build_model, split, batch_size, device, warmup, steps, worker
                 epoch_seconds=CIFAR_TRAIN_IMAGES * train_s / images, peak_mb=_peak_mb(device))
 
 
+def _median_row(model: str, runs: list[dict]) -> dict:
+    """One row per model and path: median speeds over the rounds, the largest peak memory."""
+    train = statistics.median(r["train_images_per_s"] for r in runs)
+    return dict(model=model, path=runs[0]["path"], train_images_per_s=train,
+                infer_images_per_s=statistics.median(r["infer_images_per_s"] for r in runs),
+                epoch_seconds=CIFAR_TRAIN_IMAGES / train, peak_mb=max(r["peak_mb"] for r in runs))
+
+
 def benchmark(models=None, batch_size: int = 32, steps: int = 5, warmup: int = 2, device=None,
-              workers: int | None = None) -> dict:
+              workers: int | None = None, rounds: int = 3) -> dict:
     """Measure both paths for each model; ``models`` is a list of registry names or a dict name -> builder.
 
     Registry names that are not registered (yet) are skipped and listed in ``result["skipped"]``.
     """
     from . import get_device, models as zoo
 
-    if steps < 1 or warmup < 0 or batch_size < 1:
-        raise ValueError(f"need steps >= 1, warmup >= 0, batch_size >= 1; got {steps}, {warmup}, {batch_size}")
+    if steps < 1 or warmup < 0 or batch_size < 1 or rounds < 1:
+        raise ValueError(f"need steps >= 1, warmup >= 0, batch_size >= 1, rounds >= 1; "
+                         f"got {steps}, {warmup}, {batch_size}, {rounds}")
     device = torch.device(device) if device is not None else get_device()
     workers = (4 if device.type == "cuda" else 0) if workers is None else workers
     models = DEFAULT_MODELS if models is None else models
@@ -170,20 +182,25 @@ def benchmark(models=None, batch_size: int = 32, steps: int = 5, warmup: int = 2
     split = synthetic_cifar(batch_size * (warmup + steps + 1))
     rows = []
     for name, build in builders.items():
-        for path in ("cnnlab", "textbook"):
-            rows.append(dict(model=name, **_measure(path, build, split, batch_size, device, warmup, steps, workers)))
+        runs = {"cnnlab": [], "textbook": []}
+        for round_ in range(rounds):
+            for path in (("cnnlab", "textbook") if round_ % 2 == 0 else ("textbook", "cnnlab")):
+                runs[path].append(_measure(path, build, split, batch_size, device, warmup, steps, workers))
+        rows += [_median_row(name, runs["cnnlab"]), _median_row(name, runs["textbook"])]
     from .session import describe_device
 
     return dict(device=describe_device(device), torch=str(torch.__version__),
                 date=datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-                batch_size=batch_size, steps=steps, warmup=warmup, workers=workers, rows=rows, skipped=skipped)
+                batch_size=batch_size, steps=steps, warmup=warmup, workers=workers, rounds=rounds, rows=rows,
+                skipped=skipped)
 
 
 def markdown_table(result: dict) -> str:
     """The result as a markdown table, headed with device, torch version and date."""
     lines = [f"Device: {result['device']} | torch {result['torch']} | {result['date']}",
              f"batch {result['batch_size']}, {result['warmup']} warm-up + {result['steps']} timed steps per path, "
-             f"textbook DataLoader workers: {result['workers']}; s/epoch is extrapolated to 50,000 images", "",
+             f"median of {result['rounds']} rounds (paths alternate going first), textbook DataLoader workers: "
+             f"{result['workers']}; s/epoch is extrapolated to 50,000 images", "",
              "| model | path | train img/s | infer img/s | s per CIFAR epoch (extrapolated) | peak memory MB | "
              "train speed-up vs textbook |", "|---|---|---:|---:|---:|---:|---:|"]
     textbook = {r["model"]: r for r in result["rows"] if r["path"] == "textbook"}
@@ -203,6 +220,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--steps", type=int, default=None, help="timed steps per path (default 5 CPU, 50 CUDA)")
     parser.add_argument("--warmup", type=int, default=None, help="untimed steps first (default 2 CPU, 10 CUDA)")
     parser.add_argument("--workers", type=int, default=None, help="textbook DataLoader workers (0 CPU, 4 CUDA)")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds per model; speeds are their medians")
     parser.add_argument("--device", default=None)
     parser.add_argument("--json", default=None, help="also write the results to this JSON file")
     args = parser.parse_args(argv)
@@ -211,7 +229,7 @@ def main(argv=None) -> dict:
     gpu = (torch.device(args.device) if args.device else get_device()).type == "cuda"
     result = benchmark(args.models, batch_size=args.batch_size or (256 if gpu else 32),
                        steps=args.steps or (50 if gpu else 5), warmup=args.warmup if args.warmup is not None
-                       else (10 if gpu else 2), device=args.device, workers=args.workers)
+                       else (10 if gpu else 2), device=args.device, workers=args.workers, rounds=args.rounds)
     print(markdown_table(result))
     if args.json:
         with open(args.json, "w") as f:

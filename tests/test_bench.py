@@ -35,3 +35,22 @@ def test_command_line_skips_unregistered_and_writes_json(tmp_path, capsys):
 def test_bad_sizes_are_refused():
     with pytest.raises(ValueError, match="steps"):
         bench.benchmark({"tiny": tiny}, steps=0, device="cpu")
+
+
+def test_rounds_alternate_which_path_goes_first_and_report_medians(monkeypatch):
+    calls, speeds = [], iter([10, 1, 30, 3, 20, 2])
+
+    def fake_measure(path, *_args):
+        calls.append(path)
+        speed = next(speeds)
+        return dict(path=path, train_images_per_s=speed, infer_images_per_s=speed, epoch_seconds=0, peak_mb=speed)
+
+    monkeypatch.setattr(bench, "_measure", fake_measure)
+    result = bench.benchmark({"tiny": tiny}, rounds=3, device="cpu")
+    assert calls == ["cnnlab", "textbook", "textbook", "cnnlab", "cnnlab", "textbook"]
+    cnnlab_row, textbook_row = result["rows"]
+    assert (cnnlab_row["train_images_per_s"], textbook_row["train_images_per_s"]) == (10, 2)  # medians
+    assert (cnnlab_row["peak_mb"], textbook_row["peak_mb"]) == (20, 30)
+    assert cnnlab_row["epoch_seconds"] == 50_000 / 10
+    with pytest.raises(ValueError, match="rounds"):
+        bench.benchmark({"tiny": tiny}, rounds=0, device="cpu")
