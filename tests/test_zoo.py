@@ -35,13 +35,7 @@ CIFAR = [pytest.param(n, marks=pytest.mark.slow) if "large" in info(n).tags else
 BIB = Path(__file__).resolve().parents[1] / "book" / "references.bib"
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Small batches run faster on one thread than on two cores shared with other jobs."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")  # fixture in conftest.py
 
 
 @functools.lru_cache(maxsize=None)
