@@ -164,8 +164,7 @@ def test_analytic_equals_measured_on_the_zoo(name):
     sizes = [entry.input_size]
     if getattr(model, "input_size", None) is None and entry.input_size == 32:
         sizes.append(64)  # a fully convolutional model: its deep layers no longer cover the whole image
-    with torch.no_grad():
-        several_exits = isinstance(model(torch.zeros(1, 3, entry.input_size, entry.input_size)), (list, tuple))
+    several_exits = "multi-exit" in entry.tags
     for size in sizes:
         try:
             layers = _layers_to_check(model, size)
