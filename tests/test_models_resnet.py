@@ -282,6 +282,13 @@ def test_pyramidnet_widens_at_every_block_by_alpha_over_n():
     assert model(torch.randn(2, 3, 32, 32)).shape == (2, 10)
 
 
+@pytest.mark.parametrize("depth, alpha, printed", [(200, 240, 26.6), (236, 220, 26.8)])
+def test_pyramidnet_floor_widths_reproduce_table4_beyond_the_registered_nets(depth, alpha, printed):
+    with torch.device("meta"):
+        params = count(PyramidNet(depth, alpha, 10, bottleneck=True))
+    assert abs(params / 1e6 - printed) <= 0.05, f"{params:,} parameters, Table 4 of [han2017deep] prints {printed}M"
+
+
 def test_pyramidnet_shakedrop_survival_decays_linearly_and_eval_is_expectation():
     from cnnlab.layers.regularizers import ShakeDrop
     model = create("pyramidnet20_a24_shakedrop")

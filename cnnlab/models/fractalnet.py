@@ -18,9 +18,11 @@ The CIFAR network has B=5 blocks of 64, 128, 256, 512, 512 channels, each follow
 max-pooling (32x32 -> 1x1), then a linear layer; C=3 gives 20 layers. ``dropout`` is the rate of
 the last block, rates growing linearly from 0 (the paper's 0, 10, ..., 40%).
 
-Parameter count: ours has 33.7M at C=3 (as other re-implementations); the paper prints 38.6M for
-its 20-layer network, a figure we could not reproduce from its description, so no reference
-figure is checked.
+Parameter count: ours has 33.72M at C=3; the paper prints 38.6M for its 20-layer network. The
+authors' released generator (github.com/gustavla/fractalnet, ``generation/fractalnet.py``: 3 columns,
+5 blocks, 64-512 filters) wires the same seven 3x3 convs per block and comes to 33.71M (its convs
+carry biases, its batch norms have no affine parameters), so the printed figure cannot be rebuilt
+from the paper's description or its code, and no reference figure is checked.
 """
 from __future__ import annotations
 

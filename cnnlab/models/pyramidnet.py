@@ -10,13 +10,16 @@ average-pooled where the block subsamples, padded with zero channels.
 survival rule of stochastic depth: block l of L survives with 1 - (l / L) * shakedrop (the paper
 uses 0.5 for the last block).
 
-Layout follows the authors' released code: the stem is a 3x3 conv and batch norm (no ReLU), block
-k outputs floor(16 + k * alpha / N) channels (times 4 for bottlenecks), and batch norm and ReLU
-precede the global pooling. With floor the counts match Table 4 of [han2017deep] for alpha=48
-(1.74M, printed 1.7M) and the 272-layer alpha=200 bottleneck net (26.05M, printed 26.0M); rounding
-to the nearest integer (as some re-implementations do) gives 1.77M and 26.21M. For alpha=270
-with 110 layers ours has 28.49M against the printed 28.3M (floor and rounding agree there), so that
-entry carries no reference figure.
+Layout follows the authors' released code (Torch and PyTorch): the stem is a 3x3 conv and batch
+norm (no ReLU), block k of N outputs 16 + k * alpha / N channels (times 4 for bottlenecks), and
+batch norm and ReLU precede the global pooling. One departure: that code rounds the width to the
+nearest integer, we take the floor, because the floor is what reproduces the counts printed in
+Table 4 of [han2017deep]: 1.74M for alpha=48 (printed 1.7M; rounding gives 1.77M) and, with
+bottlenecks, 26.62M, 26.81M and 26.05M for 200/240, 236/220 and 272/200 (printed 26.6M, 26.8M,
+26.0M; rounding gives 26.75M, 26.97M, 26.21M). The 110-layer alpha=270 net has 28.49M under either
+rule, against a printed 28.3M; the authors' README prints 28.3M for it and for the multiplicative
+alpha=27 net alike, and that one has 28.36M, so the figure is not this network's and that entry
+carries no reference figure.
 """
 from __future__ import annotations
 
