@@ -27,6 +27,7 @@ import torch.nn.functional as F
 import torchvision
 
 from cnnlab.models import create, info, list_models
+from cnnlab.models.registry import options_of
 from cnnlab.models.base import Network
 
 NAMES = list_models()
@@ -90,6 +91,17 @@ def test_registry_entry_is_complete(name):
         assert entry.reference and entry.reference.startswith("paper: ")
         published_tolerance(entry.reference)
     assert name.endswith("_imagenet") == (entry.input_size != 32), "ImageNet forms, and only they, end in _imagenet"
+    options = options_of(name)  # the builder's return annotation names the model class
+    assert options is None or "num_classes" not in options
+
+
+def test_unknown_name_suggests_the_nearest_and_unknown_option_lists_the_accepted():
+    with pytest.raises(KeyError, match=r"did you mean resnet20\b"):
+        create("resnet_20")
+    with pytest.raises(TypeError, match=r"takes no option 'widht'; it takes .*\bwidths\b"):
+        create("resnet20", widht=2)
+    with pytest.raises(ValueError, match="num_classes must be a positive integer"):
+        create("resnet20", num_classes=0)
 
 
 @pytest.mark.parametrize("name", NAMES)

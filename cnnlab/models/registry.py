@@ -7,12 +7,14 @@ which input it takes and, where one exists, the reference its parameter count mu
 from __future__ import annotations
 
 import difflib
+import inspect
+import typing
 from dataclasses import dataclass, field
 from typing import Callable
 
 import torch.nn as nn
 
-__all__ = ["ModelInfo", "register", "create", "list_models", "info"]
+__all__ = ["ModelInfo", "register", "create", "list_models", "info", "options_of"]
 
 
 @dataclass(frozen=True)
@@ -79,9 +81,28 @@ def create(name: str, num_classes: int = 10, **options) -> nn.Module:
     if not isinstance(num_classes, int) or num_classes < 1:
         raise ValueError(f"num_classes must be a positive integer, got {num_classes!r}")
     entry = info(name)
+    accepted = options_of(name)
+    unknown = sorted(set(options) - accepted) if accepted is not None else []
+    if unknown:
+        raise TypeError(f"model {name!r} takes no option {', '.join(map(repr, unknown))}; "
+                        f"it takes {', '.join(sorted(accepted)) or 'no options'}")
     model = entry.builder(num_classes=num_classes, **options)
     model.cnnlab_name = name
     return model
+
+
+def options_of(name: str) -> set[str] | None:
+    """The keyword options ``create(name, ...)`` accepts (builder and model class together);
+    None where the model class takes ``**kwargs`` and so cannot say."""
+    builder = info(name).builder
+    names = set()
+    for function in (builder, typing.get_type_hints(builder)["return"].__init__):
+        for parameter in inspect.signature(function).parameters.values():
+            if parameter.kind is parameter.KEYWORD_ONLY or parameter.kind is parameter.POSITIONAL_OR_KEYWORD:
+                names.add(parameter.name)
+            elif parameter.kind is parameter.VAR_KEYWORD and function is not builder:
+                return None
+    return names - {"self", "num_classes"}
 
 
 def list_models(family: str | None = None, input_size: int | None = None, tag: str | None = None) -> list[str]:
