@@ -3,10 +3,11 @@
 Without batch norm, nothing re-centres and re-scales the activations, so every layer must keep
 the signal's variance near 1 by construction:
 
-- :class:`ScaledStdConv2d`: Scaled Weight Standardization. Each filter is standardized to mean 0
-  and variance 1/fan_in before use, ``W_hat = gain * (W - mean(W)) / sqrt(fan_in * var(W) + eps)``:
-  a unit-variance input gives a unit-variance output, and zero-mean filters remove the mean
-  shift a ReLU introduces. ``gain`` is a learnable per-filter scale (init 1).
+- :class:`ScaledStdConv2d`: Scaled Weight Standardization, after Weight Standardization
+  [qiao2019micro]. Each filter is standardized to mean 0 and variance 1/fan_in before use,
+  ``W_hat = gain * (W - mean(W)) / sqrt(fan_in * var(W) + eps)``: a unit-variance input gives a
+  unit-variance output, and zero-mean filters remove the mean shift a ReLU introduces. ``gain``
+  is a learnable per-filter scale (init 1).
 - :class:`ScaledActivation`: ``gamma * act(x)`` with gamma chosen so that ``Var(gamma * act(x)) = 1``
   for ``x ~ N(0, 1)``: exactly sqrt(2 / (1 - 1/pi)) ~ 1.7129 for ReLU (the official code uses a
   numerical estimate, 1.7140), and the official code's estimates ~1.7015 for GELU, ~1.7881 for SiLU.
