@@ -22,7 +22,7 @@ def plot_confusion(matrix: torch.Tensor, classes: list[str] | None = None, norma
     shown = matrix / matrix.sum(1, keepdim=True).clamp_min(1) if normalize else matrix
     n = len(matrix)
     fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(0.45 * n + 2.5, 0.45 * n + 2))
-    image = ax.imshow(shown, cmap="Blues", vmin=0)
+    image = ax.imshow(shown.numpy(), cmap="Blues", vmin=0)
     fig.colorbar(image, ax=ax, fraction=0.046, label="share of the true class" if normalize else "images")
     names = classes or [str(k) for k in range(n)]
     ax.set_xticks(range(n), names, rotation=90, fontsize=8)

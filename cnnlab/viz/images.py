@@ -105,6 +105,6 @@ def plot_feature_maps(maps: torch.Tensor, columns: int | None = None, limit: int
         raise ValueError(f"maps must be shaped (C, H, W) or (1, C, H, W), got {tuple(maps.shape)}")
     fig, axes = _grid(min(len(maps), limit), columns)
     for c, ax in enumerate(axes):
-        ax.imshow(maps[c], cmap="viridis")
+        ax.imshow(maps[c].numpy(), cmap="viridis")
         ax.set_title(str(c), fontsize=7)
     return fig

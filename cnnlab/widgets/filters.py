@@ -30,9 +30,9 @@ def filter_explorer(model: nn.Module, images: torch.Tensor) -> Explorer:
         fig, axes = plt.subplots(1, 3, figsize=(9, 3))
         axes[0].imshow(image_for_display(image[0]))
         axes[0].set_title("image", fontsize=9)
-        axes[1].imshow(convs[layer].weight[channel].detach().mean(0), cmap="gray", interpolation="nearest")
+        axes[1].imshow(convs[layer].weight[channel].detach().mean(0).cpu().numpy(), cmap="gray", interpolation="nearest")
         axes[1].set_title(f"{layer} filter {channel} (mean over inputs)", fontsize=9)
-        axes[2].imshow(fmap, cmap="viridis")
+        axes[2].imshow(fmap.cpu().numpy(), cmap="viridis")
         axes[2].set_title("feature map", fontsize=9)
         for ax in axes:
             ax.set_axis_off()

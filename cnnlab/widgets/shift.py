@@ -40,13 +40,13 @@ def shift_explorer(model: nn.Module, image: torch.Tensor, layers: list[str], max
         fig, axes = plt.subplots(1, 3, figsize=(10, 3.2))
         axes[0].imshow(image_for_display(moved[0]))
         axes[0].set_title(f"image shifted by ({dy}, {dx})", fontsize=9)
-        axes[1].imshow(feature.mean(0).cpu() if feature.dim() == 3 else feature[None].cpu(), cmap="viridis")
+        axes[1].imshow((feature.mean(0) if feature.dim() == 3 else feature[None]).cpu().numpy(), cmap="viridis")
         axes[1].set_title(f"{layer}: mean over channels", fontsize=9)
         for ax in axes[:2]:
             ax.set_xticks([])
             ax.set_yticks([])
         labels = [classes[k] if classes else str(k) for k in top.indices.tolist()]
-        axes[2].barh(labels[::-1], top.values.cpu().flip(0))
+        axes[2].barh(labels[::-1], top.values.flip(0).cpu().numpy())
         axes[2].set_xlim(0, 1)
         axes[2].set_title("top-3 probabilities", fontsize=9)
         fig.tight_layout()
