@@ -12,6 +12,7 @@ import tempfile
 from pathlib import Path
 
 import matplotlib.pyplot as plt
+from matplotlib.ticker import MaxNLocator
 
 __all__ = ["History", "compare", "ROW_FIELDS"]
 
@@ -103,6 +104,7 @@ def _draw(history: History, ax_loss, ax_acc, color: str, label: str = "") -> Non
         ax.plot(epochs, history.column(f"train_{metric}"), "--", color=color, label=f"{prefix}train")
         ax.plot(epochs, history.column(f"test_{metric}"), "-", color=color, label=f"{prefix}test")
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
         ax.set_ylabel("accuracy" if metric == "acc" else "cross-entropy loss")
         ax.grid(alpha=0.3)
 
@@ -118,6 +120,7 @@ def compare(histories, metric: str = "test_acc") -> plt.Figure:
     for i, h in enumerate(histories):
         ax.plot(h.column("epoch"), h.column(metric), "-", color=f"C{i}", label=h.label)
     ax.set_xlabel("epoch")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
     ax.set_ylabel(metric)
     ax.grid(alpha=0.3)
     ax.legend()
