@@ -116,6 +116,17 @@ def test_interrupt_then_resume_equals_uninterrupted(tmp_path, capsys):
             assert a[field] == pytest.approx(b[field], abs=1e-6)
 
 
+def test_a_new_run_keeps_the_earlier_checkpoint_as_previous(tmp_path, capsys):
+    data, loaders = tiny_data()
+    ckpt = tmp_path / "run.pt"
+    fit(tiny_cnn(), data, 1, checkpoint=ckpt, **loaders, **QUIET)
+    earlier = ckpt.read_bytes()
+    fit(tiny_cnn(seed=7), data, 1, checkpoint=ckpt, **loaders, **QUIET)  # a new run, not resume=True
+    assert "run.pt held an earlier run: kept as run.previous.pt" in capsys.readouterr().out
+    assert (tmp_path / "run.previous.pt").read_bytes() == earlier
+    assert ckpt.read_bytes() != earlier and load_checkpoint(ckpt, tiny_cnn())["epoch"] == 1
+
+
 def test_checkpoint_write_is_atomic(tmp_path, monkeypatch):
     ckpt = tmp_path / "c.pt"
     model = tiny_cnn()

@@ -46,6 +46,10 @@ def fit(model: nn.Module, data, epochs: int, *, batch_size: int = 128, optimizer
     x each auxiliary output, see :func:`~cnnlab.train.losses.classification_loss`). ``teacher`` turns
     on knowledge distillation, ``agc`` is the clip factor of adaptive gradient clipping, ``ema`` the
     decay of an exponential moving average of the weights (the EMA model is the one evaluated).
+
+    ``checkpoint`` (a path) is written atomically after every epoch; with ``resume=True`` training
+    continues from it when it exists. A new run never silently replaces an earlier one: a checkpoint
+    already at that path is first moved to ``<name>.previous<suffix>`` (one earlier run is kept).
     """
     from .. import get_device, seed_everything
 
@@ -81,6 +85,9 @@ def fit(model: nn.Module, data, epochs: int, *, batch_size: int = 128, optimizer
         amp=str(amp_dtype).replace("torch.", "") if use_amp else False, channels_last=memory_format == torch.channels_last,
         compile=compile, augment=augment, seed=seed)))
     start_epoch = 0
+    if checkpoint is not None and not resume and Path(checkpoint).exists():
+        previous = _keep_previous(Path(checkpoint))
+        print(f"{Path(checkpoint).name} held an earlier run: kept as {previous.name} (resume=True continues a run)")
     if resume and checkpoint is not None and Path(checkpoint).exists():
         state = load_checkpoint(checkpoint, model, opt, scheduler, scaler, ema_model, generators)
         history = History.from_dict(state["history"])
@@ -133,7 +140,8 @@ def fit(model: nn.Module, data, epochs: int, *, batch_size: int = 128, optimizer
     except KeyboardInterrupt:
         history.meta["interrupted"] = True
         kept = f"; checkpoint {checkpoint} holds epoch {len(history.rows)}" if checkpoint and history.rows else ""
-        print(f"interrupted: returning the History of {len(history.rows)} finished epochs{kept}")
+        done = len(history.rows)
+        print(f"interrupted: returning the History of {done} finished epoch{'' if done == 1 else 's'}{kept}")
     return history
 
 
@@ -178,6 +186,13 @@ def _device_loader(data, split, batch_size, device, memory_format, seed, augment
     return DeviceLoader(getattr(data, split), batch_size, device, train=train, mean=data.mean, std=data.std,
                         channels_last=memory_format == torch.channels_last, seed=seed,
                         **(options if train else dict(crop=0, flip=False, cutout=0)))
+
+
+def _keep_previous(path: Path) -> Path:
+    """Move the checkpoint at ``path`` to ``<name>.previous<suffix>`` (replacing an older one there)."""
+    previous = path.with_name(f"{path.stem}.previous{path.suffix}")
+    path.replace(previous)
+    return previous
 
 
 def _generators(loader) -> list[torch.Generator]:
