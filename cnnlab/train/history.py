@@ -79,7 +79,8 @@ class History:
         accs = self.column("test_acc")
         seconds = sum(self.column("seconds"))
         stopped = " (interrupted)" if self.meta.get("interrupted") else ""
-        return (f"{self.label}: best test acc {max(accs):.2%}, final {accs[-1]:.2%} after {len(self.rows)} epoch{'' if len(self.rows) == 1 else 's'}"
+        epochs = f"{len(self.rows)} epoch" + ("" if len(self.rows) == 1 else "s")
+        return (f"{self.label}: best test acc {max(accs):.2%}, final {accs[-1]:.2%} after {epochs}"
                 f"{stopped} in {seconds:.0f} s | device: {self.meta.get('device')} | profile: "
                 f"{self.meta.get('profile')} | data: {self.meta.get('data_source')}")
 

@@ -85,15 +85,17 @@ def fit(model: nn.Module, data, epochs: int, *, batch_size: int = 128, optimizer
         amp=str(amp_dtype).replace("torch.", "") if use_amp else False, channels_last=memory_format == torch.channels_last,
         compile=compile, augment=augment, seed=seed)))
     start_epoch = 0
-    if checkpoint is not None and not resume and Path(checkpoint).exists():
-        previous = _keep_previous(Path(checkpoint))
-        print(f"{Path(checkpoint).name} held an earlier run: kept as {previous.name} (resume=True continues a run)")
-    if resume and checkpoint is not None and Path(checkpoint).exists():
-        state = load_checkpoint(checkpoint, model, opt, scheduler, scaler, ema_model, generators)
-        history = History.from_dict(state["history"])
-        history.meta["interrupted"] = False
-        start_epoch = state["epoch"]
-        print(f"resumed from {checkpoint} after epoch {start_epoch}")
+    if checkpoint is not None and Path(checkpoint).exists():
+        if resume:
+            state = load_checkpoint(checkpoint, model, opt, scheduler, scaler, ema_model, generators)
+            history = History.from_dict(state["history"])
+            history.meta["interrupted"] = False
+            start_epoch = state["epoch"]
+            print(f"resumed from {checkpoint} after epoch {start_epoch}")
+        else:
+            previous = _keep_previous(Path(checkpoint))
+            print(f"{Path(checkpoint).name} held an earlier run: kept as {previous.name} "
+                  "(resume=True continues a run)")
     curves = LiveCurves(live)
 
     try:
