@@ -1,6 +1,11 @@
 """Fixtures shared by several test modules."""
+import re
+from pathlib import Path
+
 import pytest
 import torch
+
+BIBLIOGRAPHY = Path(__file__).resolve().parents[1] / "book" / "references.bib"
 
 
 @pytest.fixture(scope="module")
@@ -10,3 +15,9 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="session")
+def bib_keys() -> set[str]:
+    """The entry keys of book/references.bib."""
+    return set(re.findall(r"^@\w+\{([^,\s]+),", BIBLIOGRAPHY.read_text(encoding="utf-8"), flags=re.M))

@@ -1,7 +1,4 @@
 """cnnlab.ilsvrc: the results table, its sources, and the timeline figure."""
-import re
-from pathlib import Path
-
 import matplotlib
 import pytest
 
@@ -9,7 +6,6 @@ matplotlib.use("Agg")
 
 from cnnlab import ilsvrc  # noqa: E402
 
-BIB = Path(__file__).resolve().parents[1] / "book" / "references.bib"
 
 
 def test_winners_in_year_order_with_falling_error():
@@ -34,10 +30,9 @@ def test_unknown_year_names_the_known_ones():
         ilsvrc.winner(2016)
 
 
-def test_every_source_is_in_the_bibliography():
-    keys = set(re.findall(r"^@\w+\{([^,]+),", BIB.read_text(encoding="utf-8"), flags=re.M))
+def test_every_source_is_in_the_bibliography(bib_keys):
     sources = {r.source for r in ilsvrc.RESULTS} | {ilsvrc.HUMAN_SOURCE}
-    assert sources <= keys, sources - keys
+    assert sources <= bib_keys, sources - bib_keys
 
 
 def test_table_has_a_row_per_result_and_the_human():

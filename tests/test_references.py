@@ -21,11 +21,6 @@ SEED_CITED = {
 }
 
 
-def bib_keys() -> set[str]:
-    text = (ROOT / "book" / "references.bib").read_text(encoding="utf-8")
-    return set(re.findall(r"^@\w+\{([^,\s]+),", text, flags=re.M))
-
-
 def docstring_keys() -> dict[str, str]:
     """Each ``[key]`` or ``[key1, key2]`` cited in a cnnlab source file, with the file citing it."""
     keys = {}
@@ -36,12 +31,12 @@ def docstring_keys() -> dict[str, str]:
     return keys
 
 
-def test_every_key_cited_in_cnnlab_is_in_the_bibliography():
+def test_every_key_cited_in_cnnlab_is_in_the_bibliography(bib_keys):
     keys = docstring_keys()
     assert len(keys) > 40, "the docstring citation pattern found too few keys to be working"
-    missing = {key: path for key, path in keys.items() if key not in bib_keys()}
+    missing = {key: path for key, path in keys.items() if key not in bib_keys}
     assert not missing, f"cited in cnnlab but missing from book/references.bib: {missing}"
 
 
-def test_every_paper_the_seed_material_cites_is_in_the_bibliography():
-    assert not SEED_CITED - bib_keys(), f"missing from book/references.bib: {sorted(SEED_CITED - bib_keys())}"
+def test_every_paper_the_seed_material_cites_is_in_the_bibliography(bib_keys):
+    assert not SEED_CITED - bib_keys, f"missing from book/references.bib: {sorted(SEED_CITED - bib_keys)}"

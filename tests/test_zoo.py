@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import functools
 import re
-from pathlib import Path
 
 import pytest
 import torch
@@ -33,7 +32,6 @@ from cnnlab.models.base import Network
 NAMES = list_models()
 CIFAR = [pytest.param(n, marks=pytest.mark.slow) if "large" in info(n).tags else n
          for n in NAMES if info(n).input_size == 32]
-BIB = Path(__file__).resolve().parents[1] / "book" / "references.bib"
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # fixture in conftest.py
@@ -70,19 +68,15 @@ def published_tolerance(reference: str) -> float:
     return 0.5 * 10 ** (6 - decimals)
 
 
-def bib_keys() -> set[str]:
-    return set(re.findall(r"^@\w+\{([^,\s]+),", BIB.read_text(encoding="utf-8"), flags=re.M))
-
-
 def test_registry_is_not_empty_and_names_are_lower_snake():
     assert len(NAMES) > 10
     assert all(re.fullmatch(r"[a-z0-9_]+", n) for n in NAMES)
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_registry_entry_is_complete(name):
+def test_registry_entry_is_complete(name, bib_keys):
     entry = info(name)
-    assert entry.paper in bib_keys(), f"paper key {entry.paper!r} is missing from book/references.bib"
+    assert entry.paper in bib_keys, f"paper key {entry.paper!r} is missing from book/references.bib"
     assert entry.family and any(re.fullmatch(r"chapter\d\d", t) for t in entry.tags), "needs a chapterNN tag"
     if entry.torchvision_builder is not None:
         assert hasattr(torchvision.models, entry.torchvision_builder)
