@@ -3,7 +3,8 @@
 For each model, on the current device, with CIFAR-shaped synthetic images (random uint8, 3x32x32):
 
 * **cnnlab path** -- images already on the device, augmented there by ``cnnlab.data.DeviceLoader``;
-  the training step of ``cnnlab.train.fit`` (mixed precision and channels-last on CUDA).
+  ``fit``'s own step, :class:`cnnlab.train.TrainStep` (mixed precision and channels-last on CUDA, SGD
+  with a constant learning rate).
 * **textbook path** -- ``torch.utils.data.DataLoader`` over CPU images with torchvision v2
   transforms (pad-crop, flip, normalize) in the loader, float32, a plain loop.
 
@@ -78,28 +79,17 @@ def _cycle(loader):
 
 
 def _cnnlab_path(model, split, batch_size, device):
-    """DeviceLoader + fit's step (the settings fit picks on this device)."""
+    """DeviceLoader + fit's own step (the settings fit picks on this device)."""
     from .data import DeviceLoader
-    from .train.loop import _amp_setting, _on_cuda
+    from .train import Recipe, TrainStep
 
-    use_amp, dtype = _amp_setting("auto", device)
-    channels_last = _on_cuda("auto", device)
-    model.to(device=device, memory_format=torch.channels_last if channels_last else torch.contiguous_format)
-    loader = DeviceLoader(split, batch_size, device, train=True, crop=4, flip=True, cutout=0,
-                          mean=CIFAR_MEAN, std=CIFAR_STD, channels_last=channels_last, seed=0)
-    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, nesterov=True, weight_decay=5e-4)
-    scaler = torch.amp.GradScaler(device.type, enabled=use_amp and dtype == torch.float16)
-
-    def step(x, y):
-        with torch.autocast(device.type, dtype=dtype, enabled=use_amp):
-            loss = F.cross_entropy(model(x), y)
-        opt.zero_grad(set_to_none=True)
-        scaler.scale(loss).backward()
-        scaler.step(opt)
-        scaler.update()
+    recipe = Recipe(epochs=1, batch_size=batch_size, lr=0.01, schedule="constant")
+    step = TrainStep(model, recipe, len(split.labels) // batch_size, device)
+    loader = DeviceLoader(split, batch_size, device, train=True, crop=4, flip=True, cutout=0, mean=CIFAR_MEAN,
+                          std=CIFAR_STD, channels_last=step.memory_format == torch.channels_last, seed=0)
 
     def infer(x, y):
-        with torch.no_grad(), torch.autocast(device.type, dtype=dtype, enabled=use_amp):
+        with torch.no_grad(), torch.autocast(device.type, dtype=step.amp_dtype, enabled=step.use_amp):
             model(x)
 
     return loader, step, infer

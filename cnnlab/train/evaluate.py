@@ -57,6 +57,10 @@ def evaluate(model, data_or_loader, device=None, batch_size: int = 512, num_clas
             x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
             with torch.autocast(device.type, dtype=autocast_dtype or torch.bfloat16, enabled=autocast_dtype is not None):
                 logits = main_output(model(x)).float()
+            if len(y) and int(y.max()) >= logits.shape[1]:
+                raise ValueError(f"labels go up to {int(y.max())} but {type(model).__name__} outputs {logits.shape[1]} "
+                                 "classes: evaluate it on data with as many classes as it was built for "
+                                 "(num_classes=data.num_classes)")
             total_loss += F.cross_entropy(logits, y, reduction="sum").item()
             predictions.append(logits.argmax(1).cpu())
             labels.append(y.cpu())

@@ -32,8 +32,9 @@ class LiveCurves:
     def update(self, history) -> None:
         row = history.rows[-1]
         if not self.figure_mode:
+            split = "val" if history.has_validation else "test"
             print(f"epoch {row['epoch']:>3} | train loss {row['train_loss']:.4f} acc {row['train_acc']:.2%} | "
-                  f"test loss {row['test_loss']:.4f} acc {row['test_acc']:.2%} | lr {row['lr']:.4g} | "
+                  f"{split} loss {row[f'{split}_loss']:.4f} acc {row[f'{split}_acc']:.2%} | lr {row['lr']:.4g} | "
                   f"{row['seconds']:.1f} s, {row['images_per_s']:.0f} img/s", flush=True)
             return
         from IPython.display import display

@@ -1,35 +1,43 @@
 """``fit()``: the training loop of the course, in one function you can read top to bottom.
 
-The setup (optimizer, schedule, mixed precision, EMA, checkpoints) lives in small helpers below;
-``fit`` itself is: for each epoch, for each batch, forward -> loss -> backward -> step; then evaluate,
-record a History row, draw the curves and save a checkpoint. Ctrl-C returns what was trained so far.
+``fit`` checks everything it is given before it trains, then: for each epoch, for each batch, one
+:class:`~cnnlab.train.step.TrainStep` (forward -> loss -> backward -> update); then it evaluates on the
+validation split (or, without one, the test split), records a History row, draws the curves and saves
+a checkpoint. At the end the test split is evaluated once. Ctrl-C returns what was trained so far.
 """
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from torch import nn
-from torch.optim import lr_scheduler
-from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
-from torchvision.transforms import v2
 from tqdm.auto import tqdm
 
-from .agc import adaptive_clip_grad, agc_parameters
-from .checkpoint import architecture_of, load_checkpoint, save_checkpoint
+from .checkpoint import architecture_of, check_checkpoint_path, read_checkpoint, restore_checkpoint, save_checkpoint
 from .evaluate import evaluate
 from .history import History
 from .live import LiveCurves
-from .losses import classification_loss, distillation_loss, main_output
+from .losses import main_output
+from .recipe import DEFAULT_LR, MIXES, OPTIMIZERS, SCHEDULES, Recipe, settings_differences
+from .step import NonFiniteLoss, TrainStep, memory_format
 
-__all__ = ["fit", "OPTIMIZERS", "SCHEDULES", "MIXES", "DEFAULT_LR"]
+__all__ = ["fit", "StepInfo", "OPTIMIZERS", "SCHEDULES", "MIXES", "DEFAULT_LR"]
 
-OPTIMIZERS = ("sgd", "adamw")
-SCHEDULES = ("onecycle", "cosine", "step", "constant")
-MIXES = (None, "mixup", "cutmix")
-DEFAULT_LR = {"sgd": 0.1, "adamw": 1e-3}
-"""Peak learning rates: SGD 0.1 for batch 128 [he2016deep]; AdamW 1e-3 [loshchilov2019decoupled]."""
+
+@dataclass
+class StepInfo:
+    """What ``on_step`` gets after every training step. ``step`` counts from the start of the run
+    (1, 2, ...), ``batch`` within the epoch; ``lr`` is the learning rate the step used; ``outputs`` are the
+    main logits of the batch (detached) and ``labels`` its true classes."""
+    epoch: int
+    batch: int
+    step: int
+    loss: float
+    lr: float
+    outputs: torch.Tensor
+    labels: torch.Tensor
 
 
 def fit(model: nn.Module, data, epochs: int, *, batch_size: int = 128, optimizer: str = "sgd",
@@ -38,156 +46,216 @@ def fit(model: nn.Module, data, epochs: int, *, batch_size: int = 128, optimizer
         teacher: nn.Module | None = None, distill_temperature: float = 4.0, distill_weight: float = 0.5,
         agc: float | None = None, ema: float | None = None, amp="auto", channels_last="auto",
         compile: bool = False, augment: dict | None = None, train_loader=None, test_loader=None,
-        loss_fn=None, checkpoint=None, resume: bool = False, progress: bool = True, live="auto",
+        loss_fn=None, on_step=None, checkpoint=None, resume: bool = False, progress: bool = True, live="auto",
         name: str | None = None, device=None, seed: int = 0) -> History:
     """Train ``model`` on ``data`` for ``epochs`` epochs and return its :class:`History`.
 
-    ``loss_fn(outputs, targets)`` replaces the default loss (cross-entropy of the main output plus 0.3
-    x each auxiliary output, see :func:`~cnnlab.train.losses.classification_loss`). ``teacher`` turns
-    on knowledge distillation, ``agc`` is the clip factor of adaptive gradient clipping, ``ema`` the
-    decay of an exponential moving average of the weights (the EMA model is the one evaluated).
+    The options from ``epochs`` to ``seed`` form a :class:`~cnnlab.train.recipe.Recipe` (checked there,
+    recorded once in ``history.meta["options"]`` and in the checkpoint). ``loss_fn(outputs, targets)``
+    replaces the default loss (cross-entropy of the main output plus 0.3 x each auxiliary output);
+    ``teacher`` turns on knowledge distillation instead (not both). ``agc`` is the clip factor of adaptive
+    gradient clipping, ``ema`` the decay of an exponential moving average of the weights (the EMA model is
+    the one evaluated).
 
-    ``checkpoint`` (a path) is written atomically after every epoch; with ``resume=True`` training
-    continues from it when it exists. A new run never silently replaces an earlier one: a checkpoint
-    already at that path is first moved to ``<name>.previous<suffix>`` (one earlier run is kept).
+    **Held-out splits.** When ``data.val`` exists, every epoch is evaluated on it (rows get ``val_loss``,
+    ``val_acc``) and the test split is evaluated once, at the end (``history.test``); without it, every
+    epoch is evaluated on the test split and no best epoch is chosen.
+
+    **on_step.** ``on_step(info)`` is called after every training step with a :class:`StepInfo`; it may
+    record the loss, learning rate or outputs, and stops training by returning ``True`` (or raising
+    ``KeyboardInterrupt``), as Ctrl-C would: the History of the finished epochs is returned, and the
+    checkpoint keeps the last finished epoch.
+
+    **A NaN or infinite loss** stops training before that step changes the weights: a message says the
+    epoch, step and learning rate, the checkpoint keeps the last finished epoch and the History so far is
+    returned (``meta["stopped"]`` says why).
+
+    **Checkpoints.** ``checkpoint`` (a file path, checked before training) is written atomically after
+    every epoch, with the settings of the run. A new run never silently replaces an earlier one: a
+    checkpoint already at that path is first moved to ``<name>.previous<suffix>``. With ``resume=True``
+    training continues from it, and only with the settings it was written with: a different learning
+    rate, schedule, optimizer, batch size, ... is refused with the list of what differs. ``epochs`` may
+    differ only to *extend* (or shorten to no fewer than the epochs done) a ``schedule="constant"`` run,
+    whose learning rate does not depend on the length of the run; ``onecycle``, ``cosine`` and ``step``
+    spread their curve over the planned epochs, so another length would make a run that neither plan
+    describes: it is refused (start a new run with the new ``epochs`` instead).
     """
-    from .. import get_device, seed_everything
+    from .. import seed_everything
 
-    _check_options(epochs, optimizer, schedule, mix, data, train_loader, test_loader)
+    recipe = Recipe(epochs=epochs, batch_size=batch_size, optimizer=optimizer, lr=lr, momentum=momentum,
+                    nesterov=nesterov, weight_decay=weight_decay, schedule=schedule, warmup_epochs=warmup_epochs,
+                    label_smoothing=label_smoothing, mix=mix, distill_temperature=distill_temperature,
+                    distill_weight=distill_weight, agc=agc, ema=ema, amp=amp, channels_last=channels_last,
+                    compile=compile, augment=augment, seed=seed)
+    _check_data(data, train_loader, test_loader, batch_size)
+    if on_step is not None and not callable(on_step):
+        raise TypeError(f"on_step must be a function taking a StepInfo, got {type(on_step).__name__}")
+    if checkpoint is not None:
+        checkpoint = check_checkpoint_path(checkpoint)
+    device = _device(device)
     seed_everything(seed)
-    device = torch.device(device) if device is not None else get_device()
-    use_amp, amp_dtype = _amp_setting(amp, device)
-    memory_format = torch.channels_last if _on_cuda(channels_last, device) else torch.contiguous_format
-    model.to(device=device, memory_format=memory_format)
-    if teacher is not None:
-        teacher.to(device=device, memory_format=memory_format).eval()
 
+    layout = memory_format(recipe.channels_last, device)
     if train_loader is None:
-        train_loader = _device_loader(data, "train", batch_size, device, memory_format, seed, augment)
+        train_loader = _device_loader(data, data.train, recipe, device, layout, train=True)
     if test_loader is None:
-        test_loader = _device_loader(data, "test", 512, device, memory_format, seed, None)
-    lr = lr if lr is not None else DEFAULT_LR[optimizer]
-    opt = _optimizer(model, optimizer, lr, momentum, nesterov, weight_decay)
-    scheduler = _scheduler(opt, schedule, lr, epochs, len(train_loader), warmup_epochs)
-    scaler = torch.amp.GradScaler(device.type, enabled=use_amp and amp_dtype == torch.float16)
-    ema_model = _ema(model, ema)
-    mixer = _mixer(mix, getattr(data, "num_classes", None))
-    clipped = agc_parameters(model) if agc is not None else None
-    loss_fn = loss_fn or (lambda outputs, y: classification_loss(outputs, y, label_smoothing))
-    step_model = torch.compile(model) if compile else model
+        test_loader = _device_loader(data, data.test, recipe, device, layout, train=False)
+    val_split = getattr(data, "val", None)
+    val_loader = None
+    if val_split is not None:
+        val_loader = _device_loader(data, val_split, recipe, device, layout, train=False)
+    steps_per_epoch = len(train_loader)
+    if steps_per_epoch == 0:
+        raise ValueError("train_loader yields no batches (is its batch size larger than its split?)")
+    _check_classes(model.to(device), data, test_loader, device)
+    step = TrainStep(model, recipe, steps_per_epoch, device, getattr(data, "num_classes", None), teacher, loss_fn)
     generators = _generators(train_loader)
+    settings = {**recipe.as_dict(), "amp": str(step.amp_dtype).replace("torch.", "") if step.use_amp else False,
+                "channels_last": step.memory_format == torch.channels_last,
+                "teacher": architecture_of(teacher) if teacher is not None else None, "steps_per_epoch": steps_per_epoch}
 
-    history = History(meta=_meta(model, data, device, name, locals_=dict(
-        epochs=epochs, batch_size=batch_size, optimizer=optimizer, lr=lr, momentum=momentum, nesterov=nesterov,
-        weight_decay=weight_decay, schedule=schedule, warmup_epochs=warmup_epochs, label_smoothing=label_smoothing,
-        mix=mix, teacher=architecture_of(teacher) if teacher is not None else None,
-        distill_temperature=distill_temperature, distill_weight=distill_weight, agc=agc, ema=ema,
-        amp=str(amp_dtype).replace("torch.", "") if use_amp else False, channels_last=memory_format == torch.channels_last,
-        compile=compile, augment=augment, seed=seed)))
+    history = History(meta=_meta(model, data, device, name, settings))
     start_epoch = 0
-    if checkpoint is not None and Path(checkpoint).exists():
+    if checkpoint is not None and checkpoint.exists():
         if resume:
-            state = load_checkpoint(checkpoint, model, opt, scheduler, scaler, ema_model, generators)
-            history = History.from_dict(state["history"])
-            history.meta["interrupted"] = False
+            state = read_checkpoint(checkpoint)
+            _check_resumable(checkpoint, state, settings)
+            restore_checkpoint(checkpoint, state, model, step.optimizer, step.scheduler, step.scaler, step.ema,
+                               generators)
+            history = History.from_dict(state["history"], source=str(checkpoint))
+            history.meta.update(options=settings, interrupted=False, stopped=None)
             start_epoch = state["epoch"]
             print(f"resumed from {checkpoint} after epoch {start_epoch}")
         else:
-            previous = _keep_previous(Path(checkpoint))
-            print(f"{Path(checkpoint).name} held an earlier run: kept as {previous.name} "
+            previous = _keep_previous(checkpoint)
+            print(f"{checkpoint.name} held an earlier run: kept as {previous.name} "
                   "(resume=True continues a run)")
     curves = LiveCurves(live)
+    held_out, split = (val_loader, "val") if val_loader is not None else (test_loader, "test")
+    autocast_dtype = step.amp_dtype if step.use_amp else None
+    stop_reason, nonfinite = None, False
 
     try:
-        for epoch in range(start_epoch + 1, epochs + 1):
+        for epoch in range(start_epoch + 1, recipe.epochs + 1):
             model.train()
             started, seen, loss_sum, correct = time.perf_counter(), 0, 0.0, 0
-            for x, y in tqdm(train_loader, desc=f"epoch {epoch}/{epochs}", disable=not progress, leave=False):
-                targets = y
-                if mixer is not None:
-                    x, targets = mixer(x, y)  # soft targets: rows of class probabilities
-                with torch.autocast(device.type, dtype=amp_dtype, enabled=use_amp):
-                    outputs = step_model(x)
-                    if teacher is not None:
-                        with torch.no_grad():
-                            teacher_logits = main_output(teacher(x))
-                        loss = distillation_loss(main_output(outputs), teacher_logits, targets, distill_temperature,
-                                                 distill_weight, label_smoothing)
-                    else:
-                        loss = loss_fn(outputs, targets)
-                opt.zero_grad(set_to_none=True)
-                scaler.scale(loss).backward()
-                if clipped is not None:
-                    scaler.unscale_(opt)  # clip the true gradients, not the loss-scaled ones
-                    adaptive_clip_grad(clipped, agc)
-                scaler.step(opt)
-                scaler.update()
-                scheduler.step()
-                if ema_model is not None:
-                    ema_model.update_parameters(model)
+            batches = tqdm(train_loader, desc=f"epoch {epoch}/{recipe.epochs}", disable=not progress, leave=False)
+            for batch, (x, y) in enumerate(batches, 1):
+                lr_used = step.lr
+                try:
+                    loss, outputs = step(x, y)
+                except NonFiniteLoss as err:
+                    stop_reason, nonfinite = f"loss {err.loss} at epoch {epoch}, step {batch}", True
+                    _report_nonfinite(err.loss, epoch, batch, steps_per_epoch, lr_used, checkpoint, history)
+                    raise KeyboardInterrupt from None
                 seen += len(y)
-                loss_sum += loss.detach().float() * len(y)
-                correct += (main_output(outputs).argmax(1) == y).sum()
+                loss_sum += loss.float() * len(y)
+                logits = main_output(outputs).detach()
+                correct += (logits.argmax(1) == y).sum()
+                if on_step is not None:
+                    info = StepInfo(epoch, batch, (epoch - 1) * steps_per_epoch + batch, loss.item(), lr_used,
+                                    logits, y)
+                    if on_step(info) is True:
+                        stop_reason = f"stopped by on_step at epoch {epoch}, step {batch}"
+                        raise KeyboardInterrupt
             if device.type == "cuda":
                 torch.cuda.synchronize(device)
             seconds = time.perf_counter() - started
-            result = evaluate(ema_model.module if ema_model is not None else model, test_loader, device,
-                              autocast_dtype=amp_dtype if use_amp else None)
-            history.append(dict(epoch=epoch, train_loss=float(loss_sum) / seen, train_acc=int(correct) / seen,
-                                test_loss=result.loss, test_acc=result.accuracy, lr=opt.param_groups[0]["lr"],
-                                seconds=seconds, images_per_s=seen / seconds))
+            result = evaluate(step.evaluated_model, held_out, device, autocast_dtype=autocast_dtype)
+            history.append({"epoch": epoch, "train_loss": float(loss_sum) / seen, "train_acc": int(correct) / seen,
+                            f"{split}_loss": result.loss, f"{split}_acc": result.accuracy, "lr": step.lr,
+                            "seconds": seconds, "images_per_s": seen / seconds})
             curves.update(history)
             if checkpoint is not None:
-                save_checkpoint(checkpoint, model, opt, scheduler, scaler, epoch, history, ema_model, generators)
+                save_checkpoint(checkpoint, model, step.optimizer, step.scheduler, step.scaler, epoch, history,
+                                step.ema, generators, settings)
     except KeyboardInterrupt:
-        history.meta["interrupted"] = True
-        kept = f"; checkpoint {checkpoint} holds epoch {len(history.rows)}" if checkpoint and history.rows else ""
-        done = len(history.rows)
-        print(f"interrupted: returning the History of {done} finished epoch{'' if done == 1 else 's'}{kept}")
+        history.meta.update(interrupted=not nonfinite, stopped=stop_reason)
+        if not nonfinite:
+            done = len(history.rows)
+            print(f"interrupted: returning the History of {done} finished epoch{'' if done == 1 else 's'}"
+                  f"{_checkpoint_holds(checkpoint)}")
+    if history.rows:
+        history.test = _final_test(history, step, test_loader, split, device, autocast_dtype)
     return history
 
 
 # --- the helpers fit() uses ------------------------------------------------------------------
 
-def _check_options(epochs, optimizer, schedule, mix, data, train_loader, test_loader) -> None:
-    if not isinstance(epochs, int) or epochs < 1:
-        raise ValueError(f"epochs must be an integer >= 1, got {epochs!r}")
-    if optimizer not in OPTIMIZERS:
-        raise ValueError(f"unknown optimizer {optimizer!r}; expected one of {OPTIMIZERS}")
-    if schedule not in SCHEDULES:
-        raise ValueError(f"unknown schedule {schedule!r}; expected one of {SCHEDULES}")
-    if mix not in MIXES:
-        raise ValueError(f"unknown mix {mix!r}; expected one of {MIXES}")
+def _check_data(data, train_loader, test_loader, batch_size) -> None:
     is_data = hasattr(data, "train") and hasattr(data, "test") and hasattr(data.train, "images")
     if not is_data and (train_loader is None or test_loader is None):
         raise ValueError(f"fit() expects a cnnlab Data (from cnnlab.data.load(...)) with .train and .test splits, "
                          f"got {type(data).__name__}; or pass both train_loader= and test_loader=")
+    if train_loader is None and batch_size > len(data.train.labels):
+        raise ValueError(f"batch_size={batch_size} is larger than the training split ({len(data.train.labels)} "
+                         f"images), so an epoch would have no batch: use batch_size <= {len(data.train.labels)}")
 
 
-def _amp_setting(amp, device: torch.device) -> tuple[bool, torch.dtype]:
-    """Mixed precision on CUDA: bfloat16 where supported, else float16 (with a GradScaler)."""
-    if amp not in ("auto", True, False):
-        raise ValueError(f"amp must be 'auto', True or False, got {amp!r}")
-    enabled = device.type == "cuda" if amp == "auto" else bool(amp)
-    if enabled and device.type == "cuda":
-        return True, torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    return enabled, torch.bfloat16
+def _device(device) -> torch.device:
+    """The device asked for, refused when this machine does not have it; the best one for None."""
+    from .. import get_device
+
+    if device is None:
+        return get_device()
+    try:
+        device = torch.device(device)
+    except (RuntimeError, TypeError) as err:
+        raise ValueError(f"device must be 'cpu', 'cuda', 'cuda:0', 'mps' or None, got {device!r} ({err})") from None
+    present = {"cuda": torch.cuda.is_available(), "mps": torch.backends.mps.is_available()}.get(device.type, True)
+    if not present:
+        raise ValueError(f"device={str(device)!r}, but this machine has no {device.type.upper()} device; "
+                         "use device=None to train on the best device available")
+    return device
 
 
-def _on_cuda(option, device: torch.device) -> bool:
-    if option not in ("auto", True, False):
-        raise ValueError(f"channels_last must be 'auto', True or False, got {option!r}")
-    return device.type == "cuda" if option == "auto" else bool(option)
-
-
-def _device_loader(data, split, batch_size, device, memory_format, seed, augment):
+def _device_loader(data, split, recipe: Recipe, device, layout, train: bool):
     from ..data import DeviceLoader
 
-    train = split == "train"
-    options = dict(crop=4, flip=True, cutout=0) if augment is None else dict(augment)
-    return DeviceLoader(getattr(data, split), batch_size, device, train=train, mean=data.mean, std=data.std,
-                        channels_last=memory_format == torch.channels_last, seed=seed,
+    options = dict(crop=4, flip=True, cutout=0) if recipe.augment is None else dict(recipe.augment)
+    return DeviceLoader(split, recipe.batch_size if train else 512, device, train=train, mean=data.mean,
+                        std=data.std, channels_last=layout == torch.channels_last, seed=recipe.seed,
                         **(options if train else dict(crop=0, flip=False, cutout=0)))
+
+
+@torch.no_grad()
+def _check_classes(model: nn.Module, data, test_loader, device) -> None:
+    """Refuse labels the model has no output for (e.g. CIFAR-100 data for a 10-class model), before training."""
+    x, y = next(iter(test_loader))
+    was_training = model.training
+    model.eval()
+    try:
+        outputs = main_output(model(x[:2].to(device))).shape[-1]
+    finally:
+        model.train(was_training)
+    splits = [getattr(data, s, None) for s in ("train", "val", "test")]
+    labels = [s.labels for s in splits if s is not None and hasattr(s, "labels")] or [y]
+    top = max(int(t.max()) for t in labels if len(t))
+    classes = max(getattr(data, "num_classes", 0), top + 1)
+    if classes > outputs:
+        raise ValueError(f"the data has {classes} classes (labels up to {top}) but the model outputs {outputs} "
+                         f"logits; build the model with num_classes={classes} (e.g. num_classes=data.num_classes)")
+
+
+def _check_resumable(path: Path, state: dict, settings: dict) -> None:
+    """Refuse to resume a checkpoint whose run had other settings (see ``fit``'s docstring)."""
+    saved = state.get("settings")
+    if saved is None:
+        raise ValueError(f"checkpoint {path} does not record its settings (an earlier cnnlab wrote it), so resuming "
+                         "cannot be checked; start a new run (resume=False keeps it as .previous)")
+    differences = settings_differences(saved, settings)
+    if differences:
+        raise ValueError(f"checkpoint {path} was trained with other settings; resume with the same ones, or start "
+                         "a new run (resume=False keeps it as .previous). Differences: " + "; ".join(differences))
+    done, planned, asked = state["epoch"], saved["epochs"], settings["epochs"]
+    if asked < done:
+        raise ValueError(f"checkpoint {path} already holds {done} epochs, more than epochs={asked}; ask for "
+                         f"epochs >= {done}, or read the weights with cnnlab.train.load_checkpoint")
+    if asked != planned and settings["schedule"] != "constant":
+        raise ValueError(f"checkpoint {path} is a run of {planned} epochs with schedule={settings['schedule']!r}, "
+                         f"whose learning rate at each step depends on the planned length: continuing to epoch "
+                         f"{asked} would follow neither plan. Resume with epochs={planned}, or start a new run with "
+                         f"epochs={asked} (only schedule='constant' runs can be extended)")
 
 
 def _keep_previous(path: Path) -> Path:
@@ -197,60 +265,39 @@ def _keep_previous(path: Path) -> Path:
     return previous
 
 
+def _checkpoint_holds(checkpoint) -> str:
+    """``"; checkpoint run.pt holds epoch 2"``, read from the file itself (a save may have been cut short)."""
+    if checkpoint is None or not checkpoint.exists():
+        return ""
+    return f"; checkpoint {checkpoint} holds epoch {read_checkpoint(checkpoint)['epoch']}"
+
+
+def _report_nonfinite(loss, epoch, batch, steps_per_epoch, lr, checkpoint, history) -> None:
+    kept = _checkpoint_holds(checkpoint)
+    done = len(history.rows)
+    print(f"stopped: the training loss became {loss} at epoch {epoch}, step {batch} of {steps_per_epoch} "
+          f"(learning rate {lr:.4g}); that step was not taken. Returning the History of {done} finished "
+          f"epoch{'' if done == 1 else 's'}{kept}. Hint: a learning rate that is too high is the usual cause: "
+          f"try lr={lr / 10:.3g}, a warm-up (schedule='cosine', warmup_epochs=1) or agc=0.01, and check that the "
+          "inputs are normalized")
+
+
+def _final_test(history: History, step: TrainStep, test_loader, split: str, device, autocast_dtype) -> dict:
+    """The test split, once: evaluated now after a run on a validation split, else the last epoch's row."""
+    if split == "test":
+        last = history.rows[-1]
+        return dict(accuracy=last["test_acc"], loss=last["test_loss"], epoch=last["epoch"])
+    result = evaluate(step.evaluated_model, test_loader, device, autocast_dtype=autocast_dtype)
+    return dict(accuracy=result.accuracy, loss=result.loss, epoch=history.rows[-1]["epoch"])
+
+
 def _generators(loader) -> list[torch.Generator]:
     """The loader's own random generator(s), saved in checkpoints so a resumed run reshuffles the same."""
     found = getattr(loader, "generator", None)
     return [found] if isinstance(found, torch.Generator) else []
 
 
-def _optimizer(model, name, lr, momentum, nesterov, weight_decay):
-    params = [p for p in model.parameters() if p.requires_grad]
-    if name == "sgd":
-        return torch.optim.SGD(params, lr=lr, momentum=momentum, nesterov=nesterov and momentum > 0,
-                               weight_decay=weight_decay)
-    return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
-
-
-def _scheduler(opt, name, lr, epochs, steps_per_epoch, warmup_epochs):
-    """Stepped once per batch. ``step`` divides by 10 at 50% and 75% of training [he2016deep]."""
-    total = epochs * steps_per_epoch
-    if name == "onecycle":
-        return lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=total)
-    if name == "step":
-        return lr_scheduler.MultiStepLR(opt, milestones=[total // 2, total * 3 // 4], gamma=0.1)
-    if name == "constant":
-        return lr_scheduler.LambdaLR(opt, lambda step: 1.0)
-    warmup = warmup_epochs * steps_per_epoch
-    if warmup >= total:
-        raise ValueError(f"warmup_epochs ({warmup_epochs}) must be smaller than epochs ({epochs})")
-    cosine = lr_scheduler.CosineAnnealingLR(opt, T_max=total - warmup)
-    if warmup == 0:
-        return cosine
-    ramp = lr_scheduler.LinearLR(opt, start_factor=0.01, total_iters=warmup)
-    return lr_scheduler.SequentialLR(opt, [ramp, cosine], milestones=[warmup])
-
-
-def _ema(model, decay):
-    """An EMA copy of the weights (and BN statistics) [polyak1992acceleration]; None when off."""
-    if decay is None:
-        return None
-    if not 0.0 < decay < 1.0:
-        raise ValueError(f"ema decay must be in (0, 1), e.g. 0.999, got {decay}")
-    ema_model = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True)
-    ema_model.update_parameters(model)  # the first update copies: the average starts at the initial weights
-    return ema_model
-
-
-def _mixer(mix, num_classes):
-    """MixUp [zhang2018mixup] or CutMix [yun2019cutmix] on a device batch (torchvision v2)."""
-    if mix is None:
-        return None
-    if num_classes is None:
-        raise ValueError("mix needs data.num_classes (pass a cnnlab Data)")
-    return v2.MixUp(num_classes=num_classes) if mix == "mixup" else v2.CutMix(num_classes=num_classes)
-
-
-def _meta(model, data, device, name, locals_):
+def _meta(model, data, device, name, settings):
     from .. import __version__, get_profile
     from ..session import describe_device
 
@@ -258,4 +305,6 @@ def _meta(model, data, device, name, locals_):
                 parameters=sum(p.numel() for p in model.parameters()),
                 device=describe_device(device), profile=get_profile().name,
                 data_source=getattr(data, "source", "custom loaders"), dataset=getattr(data, "name", None),
-                cnnlab_version=__version__, torch_version=str(torch.__version__), options=locals_, interrupted=False)
+                validation=getattr(data, "val", None) is not None,
+                cnnlab_version=__version__, torch_version=str(torch.__version__), options=settings,
+                interrupted=False, stopped=None)
