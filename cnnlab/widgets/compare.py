@@ -22,4 +22,5 @@ def compare_explorer(results: list[dict], axes: tuple[str, ...] = ("flops", "par
     def draw(models, x):
         return plot_tradeoff([r for r in results if r["name"] in models] or results, x=x)
 
-    return Explorer("Accuracy against cost", {"models": chosen, "x": x}, draw)
+    return Explorer("Accuracy against cost", {"models": chosen, "x": x}, draw,
+                    hint="choose models and the cost axis to compare accuracy against parameters or compute")

@@ -39,4 +39,5 @@ def filter_explorer(model: nn.Module, images: torch.Tensor) -> Explorer:
         fig.tight_layout()
         return fig
 
-    return Explorer("Filters", {"layer": layer, "channel": channel}, draw)
+    return Explorer("Filters", {"layer": layer, "channel": channel}, draw,
+                    hint="pick a layer and slide through its channels to see what each filter responds to")

@@ -36,6 +36,7 @@ def receptive_field_explorer(model: nn.Module, image, layers: list[str] | None =
         rows, cols = fields[change["new"]].output_size
         row.max, col.max = rows - 1, cols - 1
 
-    explorer = Explorer("Receptive field", {"layer": layer, "i": row, "j": col}, draw)
+    explorer = Explorer("Receptive field", {"layer": layer, "i": row, "j": col}, draw,
+                        hint="pick a deeper layer and move the unit to see how much of the image it reads")
     layer.observe(fit_sliders, names="value")
     return explorer

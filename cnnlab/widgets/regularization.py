@@ -63,4 +63,5 @@ def regularizer_explorer(images: torch.Tensor, labels: torch.Tensor | None = Non
         masks = regularizer_masks(shown, p=p, block_size=size, seed=seed)
         return plot_regularizer_masks(shown, {kind: masks[kind]}, count)
 
-    return Explorer("Regularizers", {"method": method, "p": p, "size": size, "alpha": alpha, "seed": seed}, draw)
+    return Explorer("Regularizers", {"method": method, "p": p, "size": size, "alpha": alpha, "seed": seed}, draw,
+                    hint="pick a method and move p, size or alpha to see what it does to the images; change seed to redraw")

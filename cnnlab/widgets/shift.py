@@ -52,4 +52,5 @@ def shift_explorer(model: nn.Module, image: torch.Tensor, layers: list[str], max
         fig.tight_layout()
         return fig
 
-    return Explorer("Shift", {"dy": dy, "dx": dx, "layer": layer}, draw)
+    return Explorer("Shift", {"dy": dy, "dx": dx, "layer": layer}, draw,
+                    hint="move the shift sliders and see whether the feature map and the prediction move with the image")
