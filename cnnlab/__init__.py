@@ -13,12 +13,12 @@ Each submodule holds one idea of the course; open any of them and read it:
 """
 __version__ = "0.1.0"
 
-from .profiles import epochs, get_profile, scaled, set_profile, test_size, train_size
+from .profiles import epochs, get_profile, scaled, set_profile, test_size, train_size, val_size
 from .session import data_dir, get_device, seed_everything, start
 
 __all__ = [
     "__version__", "start", "get_device", "seed_everything", "data_dir",
-    "epochs", "train_size", "test_size", "scaled", "get_profile", "set_profile",
+    "epochs", "train_size", "val_size", "test_size", "scaled", "get_profile", "set_profile",
 ]
 
 _SUBMODULES = {"data", "train", "layers", "models", "analysis", "viz", "widgets", "ilsvrc", "bench"}

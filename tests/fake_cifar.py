@@ -1,4 +1,7 @@
-"""Write a small dataset in CIFAR's exact on-disk layout, so tests load it through the real code path.
+"""Write small datasets in CIFAR's on-disk layouts, so tests load them through the real code path.
+
+``write_fake_cifar``: torchvision's pickled batches. ``write_image_folder``: an image-folder copy
+(``train/<class>/*.png|jpg``, ``test/<class>/*``), the layout ``torchvision.datasets.ImageFolder`` reads.
 
 CIFAR-10 (``cifar-10-batches-py/``): ``data_batch_1..5`` and ``test_batch`` are pickles of dicts with
 ``data`` (uint8, N x 3072: the red plane, then green, then blue, each row-major 32 x 32), ``labels`` and
@@ -12,12 +15,15 @@ import http.server
 import pickle
 import tarfile
 import threading
+import warnings
 from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 
 import numpy as np
+import torch
 from torchvision import datasets
+from torchvision.io import write_jpeg, write_png
 
 LAYOUT = {
     "cifar10": dict(cls=datasets.CIFAR10, label_key="labels", meta_key="label_names", classes=10),
@@ -91,3 +97,38 @@ def serve_folder(folder):
     finally:
         server.shutdown()
         server.server_close()
+
+
+CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
+
+
+def write_image_folder(folder, classes=CIFAR10_CLASSES, per_class=(3, 2), suffix=".png", seed=0):
+    """Random 32x32 RGB images, ``per_class`` = (train, test) files per class, written with torchvision.
+
+    Returns ``{split: (images uint8 N x 3 x 32 x 32, labels)}`` in the order a loader must give them:
+    classes in the order given, files in name order. ``suffix`` ``.png`` (lossless) or ``.jpg``.
+    """
+    g = torch.Generator().manual_seed(seed)
+    written = {}
+    for split, count in zip(("train", "test"), per_class):
+        images, labels = [], []
+        for label, name in enumerate(classes):
+            (Path(folder) / split / name).mkdir(parents=True, exist_ok=True)
+            for i in range(count):
+                image = torch.randint(0, 256, (3, 32, 32), dtype=torch.uint8, generator=g)
+                write_image(image, Path(folder) / split / name / f"{i:04d}{suffix}")
+                images.append(image)
+                labels.append(label)
+        written[split] = (torch.stack(images) if images else torch.empty(0, 3, 32, 32, dtype=torch.uint8),
+                          torch.tensor(labels, dtype=torch.int64))
+    return written
+
+
+def write_image(image, path, quality=95):
+    """One image (uint8 C x H x W) as PNG or JPEG, by the suffix of ``path``."""
+    with warnings.catch_warnings():  # torchvision 0.29 deprecates its codecs in favour of TorchCodec
+        warnings.simplefilter("ignore", DeprecationWarning)
+        if Path(path).suffix.lower() == ".png":
+            write_png(image, str(path))
+        else:
+            write_jpeg(image, str(path), quality=quality)

@@ -1,4 +1,5 @@
-"""cnnlab.data: CIFAR through torchvision (on fake files in CIFAR's format), the stand-in, the loaders."""
+"""cnnlab.data: CIFAR through torchvision (on fake files in CIFAR's format), the validation split, image
+counts, the stand-in, the loaders. Image-folder copies: tests/test_imagefolder.py."""
 import numpy as np
 import pytest
 import torch
@@ -12,10 +13,16 @@ from fake_cifar import make_archive, serve_folder, use_checksums, write_fake_cif
 
 @pytest.fixture(autouse=True)
 def no_network(monkeypatch):
-    """Tests never touch the network: a download attempt fails at once, like an offline machine."""
+    """Tests never touch the network (a download attempt fails at once, like an offline machine) and no
+    image folder is configured by the environment."""
     def offline(*args, **kwargs):
         raise OSError("network disabled in tests")
     monkeypatch.setattr("urllib.request.urlopen", offline)
+    for variable in ("CNNLAB_CIFAR10_DIR", "CNNLAB_CIFAR100_DIR"):
+        monkeypatch.delenv(variable, raising=False)
+
+
+ALL = dict(train_size=100, val_size=0, test_size=20)  # every image of write_fake_cifar's files
 
 
 # --- CIFAR through the real path ---------------------------------------------------------------
@@ -24,9 +31,10 @@ def no_network(monkeypatch):
 def test_fake_cifar_round_trip(tmp_path, monkeypatch, name):
     images, labels, classes, md5s = write_fake_cifar(tmp_path, name)
     use_checksums(monkeypatch, name, md5s)
-    data = cdata.load(name, source="cifar", root=tmp_path, train_size=10**6, test_size=10**6)
     train_files = [f for f, _ in ccifar.dataset_class(name).train_list]
     expected = np.concatenate([images[f] for f in train_files])
+    data = cdata.load(name, source="cifar", root=tmp_path, train_size=len(expected), val_size=0, test_size=20)
+    assert data.val is None
     assert data.train.images.dtype == torch.uint8 and data.train.images.shape == (len(expected), 3, 32, 32)
     assert np.array_equal(data.train.images.numpy(), expected)
     assert data.train.labels.tolist() == sum((labels[f] for f in train_files), [])
@@ -47,7 +55,7 @@ def test_download_path_fetches_and_unpacks_the_archive(tmp_path, monkeypatch):
     root = tmp_path / "cache"
     with serve_folder(tmp_path) as base:
         use_checksums(monkeypatch, "cifar10", md5s, archive=archive, url=f"{base}/{archive.name}")
-        data = cdata.load("cifar10", source="cifar", root=root, train_size=10**6, test_size=10**6)
+        data = cdata.load("cifar10", source="cifar", root=root, **ALL)
     assert (root / "cifar-10-batches-py" / "data_batch_1").exists()
     assert np.array_equal(data.test.images.numpy(), images["test_batch"])
 
@@ -68,6 +76,7 @@ def test_offline_auto_falls_back_to_the_standin_with_a_banner(tmp_path, capsys):
     out = " ".join(word for word in capsys.readouterr().out.split() if word != "|")  # unwrap the box
     assert "OFFLINE STAND-IN" in out and "NOT CIFAR numbers" in out and "network disabled" in out
     assert data.is_standin and "NOT CIFAR" in data.source and len(data.train) == 40 and len(data.test) == 20
+    assert len(data.val) == cnnlab.val_size()
 
 
 def test_source_cifar_refuses_to_fall_back(tmp_path):
@@ -88,16 +97,84 @@ def test_unwritable_data_dir_names_the_path_and_the_variable(tmp_path):
 def test_bad_names_list_what_is_expected():
     with pytest.raises(ValueError, match="cifar10, cifar100"):
         cdata.load("imagenet")
-    with pytest.raises(ValueError, match="standin"):
+    with pytest.raises(ValueError, match="standin.*path of an image folder"):
         cdata.load("cifar10", source="internet")
+    with pytest.raises(TypeError, match="source"):
+        cdata.load("cifar10", source=10)
+
+
+# --- the validation split --------------------------------------------------------------------------
+
+def test_validation_split_is_held_out_of_the_training_images(tmp_path, monkeypatch):
+    images, labels, _, md5s = write_fake_cifar(tmp_path, "cifar10", per_file=40)  # 200 train images
+    use_checksums(monkeypatch, "cifar10", md5s)
+    data = cdata.load("cifar10", source="cifar", root=tmp_path, train_size=150, val_size=50, test_size=40, seed=1)
+    assert isinstance(data.val, cdata.Split) and (len(data.train), len(data.val)) == (150, 50)
+    rows = lambda split: {bytes(x) for x in split.images.flatten(1).numpy()}
+    train_rows, val_rows = rows(data.train), rows(data.val)
+    originals = {bytes(x) for f in images if f != "test_batch" for x in images[f].reshape(-1, 3072)}
+    assert not train_rows & val_rows and train_rows | val_rows == originals  # disjoint, and all of them
+    counts = torch.bincount(data.val.labels, minlength=10)
+    assert counts.max() - counts.min() <= 1  # class-balanced, as far as the classes allow
+    again = cdata.load("cifar10", source="cifar", root=tmp_path, train_size=150, val_size=50, test_size=40, seed=1)
+    other = cdata.load("cifar10", source="cifar", root=tmp_path, train_size=150, val_size=50, test_size=40, seed=2)
+    assert torch.equal(data.val.images, again.val.images) and torch.equal(data.train.labels, again.train.labels)
+    assert rows(other.val) != val_rows
+    assert cdata.load("cifar10", source="cifar", root=tmp_path, train_size=150, val_size=0).val is None
+    assert "150 train / 50 val / 40 test" in repr(data)
+
+
+def test_validation_size_follows_the_profile():
+    sizes = {name: cnnlab.profiles.PROFILES[name].val_size for name in ("smoke", "quick", "full")}
+    assert sizes == {"smoke": 256, "quick": 1000, "full": 5000}
+    cnnlab.set_profile("smoke")
+    try:
+        data = cdata.load("cifar10", source="standin", train_size=50, test_size=20)
+        assert len(data.val) == 256 == cnnlab.val_size() and cnnlab.val_size(100) == 100
+    finally:
+        cnnlab.set_profile(None)
+
+
+def test_standin_has_a_validation_split_of_its_own():
+    data = cdata.load("cifar10", source="standin", train_size=100, val_size=30, test_size=20)
+    assert len(data.val) == 30 and torch.bincount(data.val.labels).tolist() == [3] * 10
+    assert not {bytes(x) for x in data.val.images.flatten(1).numpy()} & {bytes(x) for x in data.train.images.flatten(1).numpy()}
+    assert cdata.load("cifar10", source="standin", train_size=100, val_size=0, test_size=20).val is None
+
+
+def test_more_training_images_asked_for_than_there_are(tmp_path, monkeypatch):
+    _, _, _, md5s = write_fake_cifar(tmp_path, "cifar10")  # 100 training images
+    use_checksums(monkeypatch, "cifar10", md5s)
+    with pytest.raises(ValueError, match="has 100 training images, fewer than the 90 train \\+ 20 validation"):
+        cdata.load("cifar10", source="cifar", root=tmp_path, train_size=90, val_size=20)
+    with pytest.raises(ValueError, match="val_size=100 would leave no training images"):
+        cdata.load("cifar10", source="cifar", root=tmp_path, train_size=None, val_size=100)
+
+
+# --- image counts (issue 11, item 11) ---------------------------------------------------------------
+
+@pytest.mark.parametrize("argument, value, error, expected", [
+    ("train_size", 0, ValueError, "train_size must be at least 1 images"),
+    ("train_size", -5, ValueError, "train_size must be at least 1"),
+    ("train_size", 2.5, TypeError, "train_size must be a whole number of images.*2.5"),
+    ("train_size", True, TypeError, "train_size must be a whole number"),
+    ("test_size", 0, ValueError, "test_size must be at least 1"),
+    ("test_size", "100", TypeError, "test_size must be a whole number"),
+    ("val_size", -1, ValueError, "val_size must be at least 0"),
+    ("val_size", 0.5, TypeError, "val_size must be a whole number"),
+])
+def test_image_counts_are_checked(argument, value, error, expected):
+    for source in ("standin", "auto"):  # checked before any data is looked for
+        with pytest.raises(error, match=expected):
+            cdata.load("cifar10", source=source, **{argument: value})
 
 
 # --- the stand-in --------------------------------------------------------------------------------
 
 def test_standin_is_deterministic_balanced_and_cifar_shaped():
-    a = cdata.load("cifar10", source="standin", train_size=200, test_size=100, seed=3)
-    b = cdata.load("cifar10", source="standin", train_size=200, test_size=100, seed=3)
-    c = cdata.load("cifar10", source="standin", train_size=200, test_size=100, seed=4)
+    a = cdata.load("cifar10", source="standin", train_size=200, val_size=20, test_size=100, seed=3)
+    b = cdata.load("cifar10", source="standin", train_size=200, val_size=20, test_size=100, seed=3)
+    c = cdata.load("cifar10", source="standin", train_size=200, val_size=20, test_size=100, seed=4)
     assert torch.equal(a.train.images, b.train.images) and torch.equal(a.test.labels, b.test.labels)
     assert not torch.equal(a.train.images, c.train.images)
     assert not torch.equal(a.train.images[:100], a.test.images)  # train and test come from different seeds
@@ -232,6 +309,7 @@ def test_sizes_follow_the_profile():
     cnnlab.set_profile("smoke")
     try:
         data = cdata.load("cifar10", source="standin")
-        assert (len(data.train), len(data.test)) == (cnnlab.train_size(), cnnlab.test_size())
+        assert (len(data.train), len(data.val), len(data.test)) == (cnnlab.train_size(), cnnlab.val_size(),
+                                                                    cnnlab.test_size())
     finally:
         cnnlab.set_profile(None)
