@@ -162,18 +162,76 @@ def test_header_installs_this_version_in_colab(monkeypatch):
     assert not any(name in " ".join(command) for name in ("torch", "numpy"))
 
 
-def test_check_reports_a_stale_notebook(tmp_path):
+def _stamped(tmp_path, **stamp):
     nb = nbformat.v4.new_notebook()
+    if stamp:
+        nb.metadata["cnnlab"] = stamp
     path = tmp_path / "x.ipynb"
     nbformat.write(nb, path)
-    assert "never stamped" in tools.stale_reason(path)
-    nb.metadata["cnnlab"] = {"version": "0.0.0", "source_hash": tools.source_hash()}
+    return path
+
+
+def _sha256(relative):
+    import hashlib
+
+    return hashlib.sha256((ROOT / relative).read_bytes()).hexdigest()
+
+
+def test_freshness_is_per_notebook(tmp_path):
+    """Stale only when a module the notebook loaded changed: hashes computed here, independently."""
+    mine = {f: _sha256(f) for f in ("cnnlab/__init__.py", "cnnlab/profiles.py")}
+    version = cnnlab.__version__
+    assert "never stamped" in tools.stale_reason(_stamped(tmp_path))
+    assert "0.0.0" in tools.stale_reason(_stamped(tmp_path, version="0.0.0", modules=mine))
+    assert "no record of the cnnlab modules" in tools.stale_reason(_stamped(tmp_path, version=version,
+                                                                            source_hash="0" * 64))
+    assert tools.stale_reason(_stamped(tmp_path, version=version, modules=mine)) is None  # other files may change
+    changed = {**mine, "cnnlab/profiles.py": "0" * 64}
+    assert tools.stale_reason(_stamped(tmp_path, version=version, modules=changed)) == (
+        "changed since it ran: cnnlab/profiles.py")
+    gone = {**mine, "cnnlab/no_such_module.py": "0" * 64}
+    assert "cnnlab/no_such_module.py" in tools.stale_reason(_stamped(tmp_path, version=version, modules=gone))
+
+
+def test_module_files():
+    assert tools.module_file("cnnlab") == "cnnlab/__init__.py"
+    assert tools.module_file("cnnlab.data") == "cnnlab/data/__init__.py"
+    assert tools.module_file("cnnlab.data.standin") == "cnnlab/data/standin.py"
+
+
+def test_check_prints_the_table(tmp_path, capsys):
+    mine = {"cnnlab/profiles.py": _sha256("cnnlab/profiles.py")}
+    fresh = _stamped(tmp_path, version=cnnlab.__version__, profile="quick", seconds=83.4,
+                     data=["CIFAR-10 (JPEG copy, image folder cifar10-jpeg)"], modules=mine)
+    assert tools.main(["check", str(fresh)]) == 0
+    header, row = capsys.readouterr().out.splitlines()
+    assert header.split() == ["notebook", "profile", "seconds", "data", "status"]
+    assert row.split()[1:3] == ["quick", "83"] and row.endswith("cifar10-jpeg)  fresh")
+    stale = tmp_path / "y.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(), stale)
+    assert tools.main(["check", str(fresh), str(stale)]) == 1
+    assert "STALE: never stamped" in capsys.readouterr().out.splitlines()[2]
+
+
+@pytest.mark.slow
+def test_run_records_the_modules_data_and_time_of_a_notebook(tmp_path, monkeypatch):
+    """A real kernel runs a two-cell notebook; the probe cell is gone afterwards."""
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("# tiny"),
+                nbformat.v4.new_code_cell('import cnnlab.data\n'
+                                          'data = cnnlab.data.load("cifar10", source="standin", train_size=10, '
+                                          'val_size=0, test_size=10)\nprint(len(data.train))')]
+    path = tmp_path / "tiny.ipynb"
     nbformat.write(nb, path)
-    assert "0.0.0" in tools.stale_reason(path)
-    nb.metadata["cnnlab"] = {"version": cnnlab.__version__, "source_hash": "0" * 64}
-    nbformat.write(nb, path)
-    assert "changed" in tools.stale_reason(path)
-    nb.metadata["cnnlab"] = {"version": cnnlab.__version__, "source_hash": tools.source_hash()}
-    nbformat.write(nb, path)
+    monkeypatch.setenv("CNNLAB_DATA", str(tmp_path / "data"))
+    monkeypatch.setenv("CNNLAB_PROFILE", "smoke")  # run() sets it for the kernel; restored afterwards
+    tools.run([path], "smoke")
+    ran = nbformat.read(path, as_version=4)
+    assert len(ran.cells) == 2 and ran.cells[1].outputs[0]["text"] == "10\n"
+    stamp = ran.metadata["cnnlab"]
+    assert stamp["profile"] == "smoke" and stamp["seconds"] > 0
+    assert stamp["data"] == ["stand-in: procedural CIFAR-shaped shapes (10 classes, seed 0) -- NOT CIFAR"]
+    assert {"cnnlab/__init__.py", "cnnlab/data/__init__.py", "cnnlab/data/standin.py"} <= set(stamp["modules"])
+    assert not any(f.startswith("cnnlab/models/") for f in stamp["modules"])  # never imported by this notebook
+    assert stamp["modules"]["cnnlab/data/standin.py"] == _sha256("cnnlab/data/standin.py")
     assert tools.stale_reason(path) is None
-    assert tools.main(["check", str(path)]) == 0

@@ -2,27 +2,38 @@
 
     python tools/notebooks.py header                       # print the first code cell every notebook starts with
     python tools/notebooks.py run [--profile quick] NB...  # execute notebooks in place and stamp them
-    python tools/notebooks.py check [NB...]                # list notebooks whose outputs are stale (exit 1 if any)
+    python tools/notebooks.py check [NB...]                # table of every notebook: fresh or stale (exit 1 if any stale)
 
 ``run`` executes with nbclient in the notebook's own folder, saves the ipywidgets state (so the book
 can render the widgets) and records in the notebook metadata which ``cnnlab`` produced the outputs::
 
-    "cnnlab": {"version", "profile", "device", "executed" (UTC date), "source_hash"}
+    "cnnlab": {"version", "profile", "device", "executed" (UTC date), "seconds" (the run's wall time),
+               "data" (the data sources cnnlab.data loaded), "modules" ({"cnnlab/...py": sha256})}
 
-``source_hash`` is the sha256 of every ``cnnlab/**/*.py`` file (path and content, sorted by path);
-``check`` calls a notebook stale when its version or source hash differs from the code's.
+``modules`` lists the cnnlab modules the kernel had imported when the notebook ended (read from its
+``sys.modules`` by one extra cell that is run last and then removed), each with the sha256 of its file.
+``check`` calls a notebook stale when its cnnlab version differs, or when one of *its* modules changed:
+a change to ``cnnlab/models/efficientnet.py`` leaves the chapters that never import it fresh.
 """
 from __future__ import annotations
 
 import argparse
 import datetime
 import hashlib
+import json
 import os
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 CELL_TIMEOUT_S = 3600
+PROBE = """\
+import json as _json, sys as _sys
+print("cnnlab-probe:" + _json.dumps({
+    "modules": sorted(name for name in _sys.modules if name == "cnnlab" or name.startswith("cnnlab.")),
+    "data": list(getattr(_sys.modules.get("cnnlab.data"), "LOADED_SOURCES", [])),
+}))"""
 
 
 def repository_url() -> str:
@@ -68,26 +79,42 @@ def header() -> str:
     )
 
 
-def source_hash() -> str:
-    """sha256 over the path and content of every cnnlab/**/*.py file, sorted by path."""
-    digest = hashlib.sha256()
-    for path in sorted((ROOT / "cnnlab").rglob("*.py")):
-        digest.update(path.relative_to(ROOT).as_posix().encode())
-        digest.update(path.read_bytes())
-    return digest.hexdigest()
+def module_file(module: str) -> str:
+    """The file of a cnnlab module, relative to the repository: ``cnnlab.data`` -> ``cnnlab/data/__init__.py``."""
+    base = ROOT.joinpath(*module.split("."))
+    path = base / "__init__.py" if base.is_dir() else base.with_suffix(".py")
+    return path.relative_to(ROOT).as_posix()
 
 
-def stamp(profile: str) -> dict:
+def file_hash(relative: str) -> str | None:
+    """sha256 of a repository file's content; None when it no longer exists."""
+    path = ROOT / relative
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
+
+
+def stamp(profile: str, modules: list[str], data: list[str], seconds: float) -> dict:
     """The metadata a freshly executed notebook carries."""
     from cnnlab.session import describe_device, get_device
 
+    files = sorted({module_file(m) for m in modules})
     return {
         "version": cnnlab_version(),
         "profile": profile,
         "device": describe_device(get_device()),
         "executed": datetime.datetime.now(datetime.timezone.utc).date().isoformat(),
-        "source_hash": source_hash(),
+        "seconds": round(seconds, 1),
+        "data": data,
+        "modules": {f: file_hash(f) for f in files},
     }
+
+
+def _probe(nb) -> dict:
+    """What the probe cell printed (the kernel's cnnlab modules and data sources)."""
+    for output in nb.cells[-1].outputs:
+        for line in output.get("text", "").splitlines():
+            if line.startswith("cnnlab-probe:"):
+                return json.loads(line.removeprefix("cnnlab-probe:"))
+    raise RuntimeError(f"the probe cell printed nothing readable: {nb.cells[-1].outputs}")
 
 
 def run(paths: list[Path], profile: str) -> None:
@@ -105,11 +132,17 @@ def run(paths: list[Path], profile: str) -> None:
         print(f"executing {path} (profile {profile}) ...", flush=True)
         os.environ["CNNLAB_DATA"] = os.path.relpath(data, path.parent)
         nb = nbformat.read(path, as_version=4)
+        nb.cells.append(nbformat.v4.new_code_cell(PROBE))
         client = NotebookClient(nb, timeout=CELL_TIMEOUT_S, kernel_name="python3", store_widget_state=True,
                                 record_timing=False, resources={"metadata": {"path": str(path.parent)}})
+        started = time.perf_counter()
         client.execute()
-        nb.metadata["cnnlab"] = stamp(profile)
+        seconds = time.perf_counter() - started
+        probe = _probe(nb)
+        nb.cells.pop()
+        nb.metadata["cnnlab"] = stamp(profile, probe["modules"], probe["data"], seconds)
         nbformat.write(nb, path)
+        print(f"  {seconds:.0f} s, data: {'; '.join(probe['data']) or 'none'}", flush=True)
 
 
 def stale_reason(path: Path) -> str | None:
@@ -121,9 +154,33 @@ def stale_reason(path: Path) -> str | None:
         return "never stamped (run tools/notebooks.py run)"
     if recorded.get("version") != cnnlab_version():
         return f"made with cnnlab {recorded.get('version')}, code is {cnnlab_version()}"
-    if recorded.get("source_hash") != source_hash():
-        return "cnnlab sources changed since it was executed"
+    modules = recorded.get("modules")
+    if not modules:
+        return "no record of the cnnlab modules it loaded (executed by an older tools/notebooks.py)"
+    changed = [f for f, digest in modules.items() if file_hash(f) != digest]
+    if changed:
+        return f"changed since it ran: {', '.join(changed)}"
     return None
+
+
+def freshness_table(paths: list[Path]) -> tuple[str, int]:
+    """The table ``check`` prints (notebook, profile, seconds, data, fresh/stale) and the stale count."""
+    import nbformat
+
+    rows, stale = [], 0
+    for path in paths:
+        recorded = nbformat.read(path, as_version=4).metadata.get("cnnlab") or {}
+        reason = stale_reason(path)
+        stale += reason is not None
+        seconds = recorded.get("seconds")
+        rows.append((path.relative_to(ROOT).as_posix() if path.is_relative_to(ROOT) else str(path),
+                     recorded.get("profile", "-"), f"{seconds:.0f}" if seconds is not None else "-",
+                     "; ".join(recorded.get("data") or []) or "-",
+                     "fresh" if reason is None else f"STALE: {reason}"))
+    rows.insert(0, ("notebook", "profile", "seconds", "data", "status"))
+    width = [max(len(row[i]) for row in rows) for i in range(4)]
+    line = f"{{:<{width[0]}}}  {{:<{width[1]}}}  {{:>{width[2]}}}  {{:<{width[3]}}}  {{}}"
+    return "\n".join(line.format(*row) for row in rows), stale
 
 
 def course_notebooks() -> list[Path]:
@@ -138,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
     run_parser = commands.add_parser("run", help="execute notebooks in place and stamp them")
     run_parser.add_argument("--profile", default="quick", choices=["smoke", "quick", "full"])
     run_parser.add_argument("notebooks", nargs="+", type=Path)
-    check_parser = commands.add_parser("check", help="list stale notebooks; exit 1 if any")
+    check_parser = commands.add_parser("check", help="table of the notebooks: fresh or stale; exit 1 if any stale")
     check_parser.add_argument("notebooks", nargs="*", type=Path)
     args = parser.parse_args(argv)
 
@@ -151,9 +208,8 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"expected existing .ipynb files, got: {', '.join(missing)}")
         run([p.resolve() for p in args.notebooks], args.profile)
         return 0
-    stale = [(p, reason) for p in (args.notebooks or course_notebooks()) if (reason := stale_reason(p))]
-    for path, reason in stale:
-        print(f"stale: {path}: {reason}")
+    table, stale = freshness_table([p.resolve() for p in args.notebooks] or course_notebooks())
+    print(table)
     return 1 if stale else 0
 
 
