@@ -6,8 +6,11 @@ PYTHON := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed-requirements
 CNNLAB_DATA ?= $(CURDIR)/.data
 export CNNLAB_DATA
+CIFAR10_ARCHIVE := $(CURDIR)/../shared/data/cifar10-jpeg.tar.gz
+CIFAR10_SHA256 := 45b041e867f5a40f79bfde38d3dd1fd511103d50068c1afecf6445e25234d4db
+CIFAR10_FOLDER := $(CNNLAB_DATA)/cifar10-jpeg
 
-.PHONY: book test notebooks check-notebooks bench clean chromium
+.PHONY: book test notebooks check-notebooks bench clean chromium data
 
 # The venv is (re)installed whenever requirements.txt or pyproject.toml is newer than the stamp.
 # pip uses the machine's own configuration (index, local wheels), so this works offline where they do.
@@ -18,11 +21,11 @@ $(INSTALLED): requirements.txt pyproject.toml
 
 # Formulas typeset offline: MathJax 3 comes from sphinx-mathjax-offline (requirements.txt) and is copied
 # into _build/html/_static/mathjax (book/_ext/offline_mathjax.py); without it the pages use the CDN.
-book: $(INSTALLED)
+book: $(INSTALLED) data
 	$(VENV)/bin/jupyter-book build . --warningiserror --nitpick --keep-going
 	@echo "The book is in _build/html/index.html"
 
-test: $(INSTALLED) chromium
+test: $(INSTALLED) chromium data
 	CNNLAB_PROFILE=smoke $(PYTHON) -m pytest tests notebooks book/timeline.ipynb \
 		--nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider
 
@@ -37,8 +40,21 @@ chromium:
 	fi
 
 # Re-execute the chapters (and the timeline page) in place under the quick profile and stamp them.
-notebooks: $(INSTALLED)
+notebooks: $(INSTALLED) data
 	$(PYTHON) tools/notebooks.py run --profile quick notebooks/*.ipynb book/timeline.ipynb
+
+# Real CIFAR-10 where a copy comes with the machine (an offline workplace): the archive, when it exists, is
+# checked against its sha256 and unpacked once into $(CNNLAB_DATA)/cifar10-jpeg, where cnnlab.data.load's
+# source="auto" finds it. Where it does not exist nothing happens: cnnlab downloads CIFAR, or uses the stand-in.
+data:
+	@if [ -f "$(CIFAR10_ARCHIVE)" ] && [ ! -d "$(CIFAR10_FOLDER)" ]; then \
+		echo "$(CIFAR10_SHA256)  $(CIFAR10_ARCHIVE)" | sha256sum --check --status \
+			|| { echo "$(CIFAR10_ARCHIVE) does not have the sha256 $(CIFAR10_SHA256): not unpacked"; exit 1; }; \
+		rm -rf "$(CNNLAB_DATA)/.cifar10-jpeg.partial" && mkdir -p "$(CNNLAB_DATA)/.cifar10-jpeg.partial" \
+		&& tar -xzf "$(CIFAR10_ARCHIVE)" -C "$(CNNLAB_DATA)/.cifar10-jpeg.partial" \
+		&& mv "$(CNNLAB_DATA)/.cifar10-jpeg.partial" "$(CIFAR10_FOLDER)" \
+		&& echo "Unpacked real CIFAR-10 (JPEG copy) into $(CIFAR10_FOLDER)"; \
+	fi
 
 check-notebooks: $(INSTALLED)
 	$(PYTHON) tools/notebooks.py check
