@@ -5,6 +5,7 @@ import matplotlib.pyplot as plt
 import pytest
 import torch
 import torch.nn as nn
+import torchvision
 
 from cnnlab.analysis import (activation_memory, consistency, count_flops, count_parameters, equivariance_error,
                              measure_latency, shift_images, summary)

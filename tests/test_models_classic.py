@@ -242,7 +242,7 @@ def test_alexnet_refuses_bad_options(options, message):
 
 # --- VGG [simonyan2015very] and NiN [lin2014network] -------------------------------------------------
 
-from cnnlab.models.nin import MLPConv  # noqa: E402
+from cnnlab.layers.mlpconv import MLPConv  # noqa: E402
 from cnnlab.models.vgg import VGG_CONFIGS  # noqa: E402
 
 
@@ -454,3 +454,25 @@ def test_inception_v3_modules_compute_what_torchvision_computes():
         for mine, ref, channels, side in pairs:
             x = torch.randn(1, channels, side, side)
             assert torch.allclose(mine(x), ref(x), atol=1e-5), type(ref).__name__
+
+
+def test_nin_options_dropout_width_and_batch_norm_are_declared():
+    assert not any(isinstance(m, nn.Dropout) for m in create("nin", dropout=0.0).modules())
+    net = create("nin", width=0.125, batch_norm=True)
+    # chapter 03's small NiN: widths x0.125 (24-20-12, 24-24-24, 24-24-classes), a BN after every conv
+    expected = 0
+    for c_in, widths, k in [(3, (24, 20, 12), 5), (12, (24, 24, 24), 5), (24, (24, 24, 10), 3)]:
+        for i, c_out in enumerate(widths):
+            expected += (k * k if i == 0 else 1) * c_in * c_out + c_out + 2 * c_out  # weights, bias, BN
+            c_in = c_out
+    assert sum(p.numel() for p in net.parameters()) == expected
+    assert [type(m).__name__ for m in net.features.mlpconv1] == ["Conv2d", "BatchNorm2d", "ReLU"] * 3
+    with pytest.raises(TypeError, match=r"'dropuot' \(did you mean dropout\?\)"):
+        create("nin", dropuot=0.1)
+
+
+def test_densenet_bc_depth_option_reaches_the_papers_largest_net():
+    with torch.device("meta"):
+        net = create("densenet_bc100_k12", depth=190, growth_rate=40)
+    params = sum(p.numel() for p in net.parameters())
+    assert abs(params / 1e6 - 25.6) <= 0.05, f"{params:,}; [huang2017densely] Table 2 prints 25.6M for L=190, k=40"

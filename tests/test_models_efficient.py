@@ -100,7 +100,7 @@ def test_se_weights_lie_in_zero_one_and_scale_the_residual_branch():
     model = create("se_resnet20")
     weights = attention_weights(model, torch.randn(2, 3, 32, 32))
     assert len(weights) == 9  # one SE per basic block of ResNet-20
-    first = weights["stages.stage1.0.body.5"]
+    first = weights["stages.stage1.0.se"]
     assert first.shape == (2, 16, 1, 1)
     assert all(((w > 0) & (w < 1)).all() for w in weights.values())
     assert model.training  # the helper restores the mode
@@ -236,7 +236,7 @@ def test_expected_betas_grow_by_alpha_squared_and_reset_at_transitions():
 
 
 def test_signal_variance_follows_the_expected_betas_at_init():
-    from cnnlab.models.nfnet import _NFResidual
+    from cnnlab.layers.nf import _NFResidual
     torch.manual_seed(0)
     model = create("nf_resnet20", skip_init=False)
     seen = []
@@ -249,7 +249,7 @@ def test_signal_variance_follows_the_expected_betas_at_init():
 
 
 def test_nf_bottleneck_residual_branch_keeps_unit_variance():
-    from cnnlab.models.nfnet import NFBottleneck
+    from cnnlab.layers.nf import NFBottleneck
     torch.manual_seed(0)
     # stride 1: a transition's 2x2 average pool would shrink white noise by 4 (images are smoother)
     block = NFBottleneck(64, 64, group_size=16, skip_init=False)
@@ -317,7 +317,7 @@ def test_assemble_resnet_with_every_switch_off_is_resnet50():
 def test_assemble_resnet_switches_change_the_right_parts():
     from cnnlab.layers.antialias import BlurPool
     from cnnlab.layers.sk import SKBottleneck
-    from cnnlab.models.assemble_resnet import BigLittleStage
+    from cnnlab.layers.big_little import BigLittleStage
     off = dict(resnet_d=False, sk=False, antialias=False, big_little=False)
 
     def kinds(**switch):

@@ -3,7 +3,7 @@ import pytest
 import torch
 import torch.nn as nn
 
-from cnnlab.layers.residual import BasicBlock, Bottleneck, ZeroPadShortcut
+from cnnlab.layers.residual import BasicBlock, Bottleneck, PyramidBlock, ZeroPadShortcut
 from cnnlab.models import create
 from cnnlab.models.fractalnet import FractalNet
 from cnnlab.models.msdnet import MSDNet
@@ -19,20 +19,47 @@ def count(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-def kinds(block):
-    return [type(m).__name__ for m in block.body]
+def kinds(block, size=8):
+    """The modules of the residual branch (not the shortcut) in the order forward calls them."""
+    called = []
+    hooks = [m.register_forward_hook(lambda m, _i, _o: called.append(type(m).__name__))
+             for name, m in block.named_children() if name not in ("shortcut", "drop_path")]
+    block.eval()(torch.randn(1, block.in_channels, size, size))
+    for hook in hooks:
+        hook.remove()
+    return called
+
+
+def basic_branch(block, x):
+    """F(x) of an original basic block, written out from [he2016deep]: conv bn relu conv bn."""
+    return block.bn2(block.conv2(block.relu1(block.bn1(block.conv1(x)))))
+
+
+def pyramid_branch(block, x):
+    """F(x) of a PyramidNet block, written out from [han2017deep]: bn conv bn relu conv bn."""
+    return block.bn3(block.conv2(block.relu(block.bn2(block.conv1(block.bn1(x))))))
 
 
 def test_block_variants_put_norm_and_activation_in_the_paper_order():
-    assert kinds(BasicBlock(8, 8, variant="original")) == ["Conv2d", "BatchNorm2d", "ReLU", "Conv2d", "BatchNorm2d"]
-    assert kinds(BasicBlock(8, 8, variant="preact")) == ["BatchNorm2d", "ReLU", "Conv2d", "BatchNorm2d", "ReLU",
-                                                         "Conv2d"]
-    assert kinds(BasicBlock(8, 8, variant="pyramid")) == ["BatchNorm2d", "Conv2d", "BatchNorm2d", "ReLU", "Conv2d",
-                                                          "BatchNorm2d"]
-    assert kinds(BasicBlock(8, 8, variant="wrn", dropout=0.3)) == ["BatchNorm2d", "ReLU", "Conv2d", "BatchNorm2d",
-                                                                   "ReLU", "Dropout", "Conv2d"]
-    assert isinstance(BasicBlock(8, 8, variant="original").post_act, nn.ReLU)
-    assert isinstance(BasicBlock(8, 8, variant="preact").post_act, nn.Identity)
+    from cnnlab.layers.residual import PreActBottleneck, PyramidBottleneck, WideBlock, PreActBlock
+    # the original block ends with a ReLU after the addition, the others with the branch's last layer
+    assert kinds(BasicBlock(8, 8)) == ["Conv2d", "BatchNorm2d", "ReLU", "Conv2d", "BatchNorm2d", "ReLU"]
+    assert kinds(PreActBlock(8, 8)) == ["BatchNorm2d", "ReLU", "Conv2d", "BatchNorm2d", "ReLU", "Conv2d"]
+    assert kinds(PyramidBlock(8, 8)) == ["BatchNorm2d", "Conv2d", "BatchNorm2d", "ReLU", "Conv2d", "BatchNorm2d"]
+    assert kinds(WideBlock(8, 8, dropout=0.3)) == ["BatchNorm2d", "ReLU", "Conv2d", "BatchNorm2d", "ReLU", "Dropout",
+                                                   "Conv2d"]
+    assert kinds(Bottleneck(16, 16)) == ["Conv2d", "BatchNorm2d", "ReLU"] * 2 + ["Conv2d", "BatchNorm2d", "ReLU"]
+    assert kinds(PreActBottleneck(16, 16)) == ["BatchNorm2d", "ReLU", "Conv2d"] * 3
+    assert kinds(PyramidBottleneck(16, 16)) == ["BatchNorm2d"] + ["Conv2d", "BatchNorm2d", "ReLU"] * 2 + [
+        "Conv2d", "BatchNorm2d"]
+
+
+def test_cifar_resnet_variants_choose_the_block_class():
+    from cnnlab.layers.residual import PreActBlock, WideBlock
+    assert isinstance(cifar_resnet(20).stages.stage1[0], BasicBlock)
+    assert isinstance(cifar_resnet(20, block_variant="preact").stages.stage1[0], PreActBlock)
+    assert isinstance(cifar_resnet(20, block_variant="pyramid").stages.stage1[0], PyramidBlock)
+    assert isinstance(wide_resnet(16, 2).stages.stage1[0], WideBlock)
 
 
 def test_option_a_shortcut_has_no_parameters_and_zero_pads():
@@ -69,7 +96,7 @@ def test_plain_network_differs_only_by_the_shortcut():
 
 def test_grouped_bottleneck_counts_like_the_resnext_formula():
     block = Bottleneck(256, 256, groups=32, width=128)
-    grouped = block.body[3]
+    grouped = block.conv2
     assert grouped.groups == 32 and grouped.weight.shape == (128, 4, 3, 3)
     assert count(grouped) == 128 * 128 * 9 // 32
 
@@ -95,12 +122,11 @@ def test_grouped_conv_equals_sum_of_aggregated_paths():
 def test_stochastic_depth_schedule_and_modes():
     model = cifar_resnet(20, drop_prob=0.5)
     probs = [m.drop_path.p for m in model.modules() if isinstance(m, BasicBlock)]
-    assert probs[0] == 0 and probs[-1] == pytest.approx(0.5)
-    assert all(a < b for a, b in zip(probs, probs[1:]))
+    assert probs == pytest.approx([0.5 * l / 9 for l in range(1, 10)])  # [huang2016deep] Eq. 4: p_l = l/L (1 - p_L)
     block = BasicBlock(4, 4, drop_prob=0.5)
     x = torch.randn(64, 4, 5, 5)
     block.train()
-    branch = block.body(x)
+    branch = basic_branch(block, x)
     out = block.drop_path(branch)
     dropped = (out.flatten(1) == 0).all(1)
     assert 0 < dropped.sum() < 64  # whole images dropped, others scaled by 1/(1-p)
@@ -129,9 +155,9 @@ def test_cifar_forward_backward_and_input_check():
     (lambda: cifar_resnet(21), "6n\\+2"),
     (lambda: wide_resnet(27, 10), "6n\\+4"),
     (lambda: wide_resnet(28, 0), "widening factor"),
-    (lambda: BasicBlock(8, 8, variant="postact"), "unknown block variant"),
+    (lambda: cifar_resnet(20, block_variant="postact"), "unknown block variant"),
     (lambda: BasicBlock(8, 8, shortcut="c"), "unknown shortcut"),
-    (lambda: BasicBlock(8, 8, dropout=0.3), "wrn"),
+    (lambda: cifar_resnet(20, dropout=0.3), "wrn"),
     (lambda: Bottleneck(64, 256, groups=3, width=64), "must divide"),
     (lambda: BasicBlock(8, 4, stride=2, shortcut="a"), "cannot reduce"),
     (lambda: BasicBlock(0, 4), "in_channels"),
@@ -268,11 +294,10 @@ def test_dropblock_option_sits_in_the_last_two_stages_only():
 
 def test_pyramidnet_widens_at_every_block_by_alpha_over_n():
     model = PyramidNet(20, 24)  # 9 blocks: widths floor(16 + k * 24 / 9)
-    widths = [m.body[1].out_channels for m in model.modules() if isinstance(m, BasicBlock)]
+    widths = [m.conv1.out_channels for m in model.modules() if isinstance(m, PyramidBlock)]
     assert widths == [18, 21, 24, 26, 29, 32, 34, 37, 40]
     assert kinds(model.stages.stage1[0]) == ["BatchNorm2d", "Conv2d", "BatchNorm2d", "ReLU", "Conv2d",
                                               "BatchNorm2d"]
-    assert isinstance(model.stages.stage1[0].post_act, nn.Identity)  # no ReLU after the addition
     shortcut = model.stages.stage2[0].shortcut
     assert count(shortcut) == 0
     x = torch.randn(1, 24, 8, 8)
@@ -298,7 +323,7 @@ def test_pyramidnet_shakedrop_survival_decays_linearly_and_eval_is_expectation()
     block = model.stages.stage3[-1].eval()
     x = torch.randn(2, 37, 8, 8)
     padded = nn.functional.pad(x, (0, 0, 0, 0, 0, 3))
-    assert torch.allclose(block(x), block.body(x) * 0.5 + padded)  # p_L + (1 - p_L) E[α] = 0.5
+    assert torch.allclose(block(x), pyramid_branch(block, x) * 0.5 + padded)  # p_L + (1 - p_L) E[α] = 0.5
     assert count(create("pyramidnet20_a24")) == count(model)
 
 
@@ -351,8 +376,16 @@ def test_msdnet_returns_one_logit_per_exit_in_train_and_eval():
         assert isinstance(out, list) and len(out) == exits and all(o.shape == (2, 10) for o in out)
 
 
+def test_msdnet_layer_without_the_finest_scale_grows_its_first_scale_from_itself():
+    from cnnlab.layers.msd import MSDLayer
+    layer = MSDLayer([32, 64], 6, skip=0)  # scales 2 and 3 of 3: growth x2 and x4 (crashed before)
+    out = layer([torch.randn(1, 32, 16, 16), torch.randn(1, 64, 8, 8)])
+    assert [tuple(o.shape[1:]) for o in out] == [(32 + 12, 16, 16), (64 + 24, 8, 8)]
+    assert layer.out_channels == [44, 88]
+
+
 def test_msdnet_layers_grow_every_scale_densely():
-    from cnnlab.models.msdnet import MSDLayer
+    from cnnlab.layers.msd import MSDLayer
     layer = MSDLayer([8, 16, 32], growth=4)
     xs = [torch.randn(1, 8, 16, 16), torch.randn(1, 16, 8, 8), torch.randn(1, 32, 4, 4)]
     out = layer(xs)
@@ -396,12 +429,12 @@ def test_ror_is_a_resnet_plus_stage_and_root_shortcuts():
     ror.stage_shortcuts = nn.ModuleList(_Zero() for _ in range(3))
     ror.root_shortcut = _Zero()
     assert torch.allclose(ror(x), plain(x), atol=1e-6)  # without the added levels: the ResNet itself
-    with pytest.raises(ValueError, match="dropblock"):
+    with pytest.raises(TypeError, match="takes no option 'dropblock'"):
         create("ror3_resnet20", dropblock=0.1)
 
 
 def test_fractal_block_follows_the_expansion_rule():
-    from cnnlab.models.fractalnet import FractalBlock
+    from cnnlab.layers.fractal import FractalBlock
     torch.manual_seed(0)
     block = FractalBlock(3, 8, columns=3).eval()
     assert [len(c) for c in block.columns] == [1, 2, 4]  # column j: 2^j convs
@@ -415,7 +448,7 @@ def test_fractal_block_follows_the_expansion_rule():
 
 
 def test_fractal_global_drop_path_keeps_one_column():
-    from cnnlab.models.fractalnet import FractalBlock
+    from cnnlab.layers.fractal import FractalBlock
     torch.manual_seed(0)
     block = FractalBlock(3, 8, columns=3).train()
     x = torch.randn(4, 3, 8, 8)
@@ -427,7 +460,7 @@ def test_fractal_global_drop_path_keeps_one_column():
 
 
 def test_fractal_local_drop_path_keeps_at_least_one_input_and_eval_averages():
-    from cnnlab.models.fractalnet import FractalJoin
+    from cnnlab.layers.fractal import FractalJoin
     torch.manual_seed(0)
     join = FractalJoin([0, 1, 2], p_local=0.9)
     inputs = [torch.full((1, 1, 1, 1), float(v)) for v in (0, 3, 9)]
@@ -476,7 +509,7 @@ def test_swapout_option_replaces_the_addition_in_every_block():
     assert count(model) == count(cifar_resnet(20))
     block = model.stages.stage2[0].eval()
     x = torch.randn(2, 16, 8, 8)
-    expected = torch.relu(0.9 * block.shortcut(x) + 0.6 * block.body(x))  # eval: the expectation
+    expected = torch.relu(0.9 * block.shortcut(x) + 0.6 * basic_branch(block, x))  # eval: the expectation
     assert torch.allclose(block(x), expected, atol=1e-6)
     block.train()
     assert not torch.allclose(block(x), block(x))  # training: fresh per-unit masks

@@ -85,15 +85,14 @@ def test_registry_entry_is_complete(name, bib_keys):
         assert entry.reference and entry.reference.startswith("paper: ")
         published_tolerance(entry.reference)
     assert name.endswith("_imagenet") == (entry.input_size != 32), "ImageNet forms, and only they, end in _imagenet"
-    options = options_of(name)  # the builder's return annotation names the model class
-    assert options is None or "num_classes" not in options
+    assert "num_classes" not in options_of(name)
 
 
 def test_unknown_name_suggests_the_nearest_and_unknown_option_lists_the_accepted():
     with pytest.raises(KeyError, match=r"did you mean resnet20\b"):
         create("resnet_20")
-    with pytest.raises(TypeError, match=r"takes no option 'widht'; it takes .*\bwidths\b"):
-        create("resnet20", widht=2)
+    with pytest.raises(TypeError, match=r"takes no option 'drop_porb' \(did you mean drop_prob\?\); it takes .*\bdropblock\b"):
+        create("resnet20", drop_porb=0.1)
     with pytest.raises(ValueError, match="num_classes must be a positive integer"):
         create("resnet20", num_classes=0)
 
@@ -179,3 +178,11 @@ def test_cifar_form_trains_and_evaluates(name):
     for a, b in zip(first, second):
         assert a.shape == (2, 10) and torch.isfinite(a).all()
         assert torch.equal(a, b), "eval mode must be deterministic"
+
+
+def test_every_model_module_is_a_listed_family():
+    from pathlib import Path
+
+    import cnnlab.models as models
+    files = {p.stem for p in Path(models.__file__).parent.glob("*.py")} - {"__init__", "registry", "base"}
+    assert set(models.FAMILIES) == files

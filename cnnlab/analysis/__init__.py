@@ -1,15 +1,27 @@
 """Numbers about networks: complexity, receptive fields, shift-invariance, features and filters.
 
-Each module's ``__all__`` is re-exported here, so ``cnnlab.analysis.receptive_field`` the function
-and ``cnnlab.analysis.receptive_field.receptive_field`` are the same thing.
+The names below are importable from here and from their modules. The receptive-field functions
+are read from their module, :mod:`cnnlab.analysis.receptive_field` (the graph walk behind it is
+:mod:`cnnlab.analysis.rf_walk`): ``cnnlab.analysis.receptive_field.receptive_field(model, layer)``,
+or ``from cnnlab.analysis.receptive_field import receptive_field``.
 """
-import importlib
-import pkgutil
+from . import receptive_field
+from .complexity import (Latency, SummaryTable, activation_memory, count_flops, count_parameters, measure_latency,
+                         summary)
+from .erf import effective_receptive_field, erf_fraction
+from .features import activation_maximization, feature_maps, first_layer_filters, input_channels, misclassified
+from .receptive_field import RF, measured_receptive_field, receptive_field_table
+from .regularization import (BRANCH_REGULARIZERS, logit_gaps, mixed_samples, optimal_logit_gap,
+                             penultimate_projection, regularizer_masks, residual_branch_mix, shake_shake_mix,
+                             unitwise_ratios)
+from .shift import consistency, equivariance_error, shift_images
+from .signal import signal_propagation
 
-__all__: list[str] = []
-
-for _mod in pkgutil.iter_modules(__path__):
-    _m = importlib.import_module(f"{__name__}.{_mod.name}")
-    for _name in getattr(_m, "__all__", ()):
-        globals()[_name] = getattr(_m, _name)
-        __all__.append(_name)
+__all__ = [
+    "receptive_field", "Latency", "SummaryTable", "activation_memory", "count_flops", "count_parameters",
+    "measure_latency", "summary", "effective_receptive_field", "erf_fraction", "activation_maximization",
+    "feature_maps", "first_layer_filters", "input_channels", "misclassified", "RF", "measured_receptive_field",
+    "receptive_field_table", "BRANCH_REGULARIZERS", "logit_gaps", "mixed_samples", "optimal_logit_gap",
+    "penultimate_projection", "regularizer_masks", "residual_branch_mix", "shake_shake_mix", "unitwise_ratios",
+    "consistency", "equivariance_error", "shift_images", "signal_propagation",
+]

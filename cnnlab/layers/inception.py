@@ -27,17 +27,6 @@ __all__ = ["InceptionModule", "InceptionFactorized5x5", "InceptionAsymmetric", "
            "GridReduction", "InceptionAux", "InceptionV3Aux"]
 
 
-def _conv(in_channels: int, out_channels: int, kernel_size, norm: bool, eps: float, stride: int = 1,
-          padding=None) -> ConvBNAct:
-    """ConvBNAct for square or (1 x n) / (n x 1) kernels ("same" padding unless given), BN epsilon ``eps``."""
-    kh, kw = (kernel_size, kernel_size) if isinstance(kernel_size, int) else kernel_size
-    padding = (kh // 2, kw // 2) if padding is None else padding
-    block = ConvBNAct(in_channels, out_channels, (kh, kw), stride=stride, padding=padding, norm=norm)
-    if norm:
-        block.bn.eps = eps
-    return block
-
-
 def _check(name: str, **channels: int) -> None:
     bad = {k: v for k, v in channels.items() if not isinstance(v, int) or v < 1}
     if bad:
@@ -58,11 +47,11 @@ class InceptionModule(nn.Module):
                c5=c5, pool_proj=pool_proj)
         if five_kernel not in (3, 5):
             raise ValueError(f"five_kernel must be 5 (the paper) or 3 (torchvision's GoogLeNet), got {five_kernel}")
-        self.branch1 = _conv(in_channels, c1, 1, norm, eps)
-        self.branch2 = nn.Sequential(_conv(in_channels, c3_reduce, 1, norm, eps), _conv(c3_reduce, c3, 3, norm, eps))
-        self.branch3 = nn.Sequential(_conv(in_channels, c5_reduce, 1, norm, eps),
-                                     _conv(c5_reduce, c5, five_kernel, norm, eps))
-        self.branch4 = nn.Sequential(nn.MaxPool2d(3, 1, 1, ceil_mode=True), _conv(in_channels, pool_proj, 1, norm, eps))
+        self.branch1 = ConvBNAct(in_channels, c1, 1, norm=norm, eps=eps)
+        self.branch2 = nn.Sequential(ConvBNAct(in_channels, c3_reduce, 1, norm=norm, eps=eps), ConvBNAct(c3_reduce, c3, 3, norm=norm, eps=eps))
+        self.branch3 = nn.Sequential(ConvBNAct(in_channels, c5_reduce, 1, norm=norm, eps=eps),
+                                     ConvBNAct(c5_reduce, c5, five_kernel, norm=norm, eps=eps))
+        self.branch4 = nn.Sequential(nn.MaxPool2d(3, 1, 1, ceil_mode=True), ConvBNAct(in_channels, pool_proj, 1, norm=norm, eps=eps))
         self.out_channels = c1 + c3 + c5 + pool_proj
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -81,12 +70,12 @@ class InceptionFactorized5x5(nn.Module):
         super().__init__()
         _check("InceptionFactorized5x5", in_channels=in_channels, c1=c1, c3_reduce=c3_reduce, c3=c3,
                c33_reduce=c33_reduce, c33=c33, pool_proj=pool_proj)
-        self.branch1 = _conv(in_channels, c1, 1, norm, eps)
-        self.branch3 = nn.Sequential(_conv(in_channels, c3_reduce, 1, norm, eps),
-                                     _conv(c3_reduce, c3, branch3_kernel, norm, eps))
-        self.branch33 = nn.Sequential(_conv(in_channels, c33_reduce, 1, norm, eps),
-                                      _conv(c33_reduce, c33, 3, norm, eps), _conv(c33, c33, 3, norm, eps))
-        self.branch_pool = nn.Sequential(nn.AvgPool2d(3, 1, 1), _conv(in_channels, pool_proj, 1, norm, eps))
+        self.branch1 = ConvBNAct(in_channels, c1, 1, norm=norm, eps=eps)
+        self.branch3 = nn.Sequential(ConvBNAct(in_channels, c3_reduce, 1, norm=norm, eps=eps),
+                                     ConvBNAct(c3_reduce, c3, branch3_kernel, norm=norm, eps=eps))
+        self.branch33 = nn.Sequential(ConvBNAct(in_channels, c33_reduce, 1, norm=norm, eps=eps),
+                                      ConvBNAct(c33_reduce, c33, 3, norm=norm, eps=eps), ConvBNAct(c33, c33, 3, norm=norm, eps=eps))
+        self.branch_pool = nn.Sequential(nn.AvgPool2d(3, 1, 1), ConvBNAct(in_channels, pool_proj, 1, norm=norm, eps=eps))
         self.out_channels = c1 + c3 + c33 + pool_proj
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -103,15 +92,15 @@ class InceptionAsymmetric(nn.Module):
                cnn_reduce=cnn_reduce, cnn=cnn, pool_proj=pool_proj)
         if not isinstance(n, int) or n < 3 or n % 2 == 0:
             raise ValueError(f"n must be an odd integer >= 3 (the n x n kernel factorized), got {n!r}")
-        self.branch1 = _conv(in_channels, c1, 1, norm, eps)
-        self.branch_n = nn.Sequential(_conv(in_channels, cn_reduce, 1, norm, eps),
-                                      _conv(cn_reduce, cn_reduce, (1, n), norm, eps), _conv(cn_reduce, cn, (n, 1), norm, eps))
-        self.branch_nn = nn.Sequential(_conv(in_channels, cnn_reduce, 1, norm, eps),
-                                       _conv(cnn_reduce, cnn_reduce, (n, 1), norm, eps),
-                                       _conv(cnn_reduce, cnn_reduce, (1, n), norm, eps),
-                                       _conv(cnn_reduce, cnn_reduce, (n, 1), norm, eps),
-                                       _conv(cnn_reduce, cnn, (1, n), norm, eps))
-        self.branch_pool = nn.Sequential(nn.AvgPool2d(3, 1, 1), _conv(in_channels, pool_proj, 1, norm, eps))
+        self.branch1 = ConvBNAct(in_channels, c1, 1, norm=norm, eps=eps)
+        self.branch_n = nn.Sequential(ConvBNAct(in_channels, cn_reduce, 1, norm=norm, eps=eps),
+                                      ConvBNAct(cn_reduce, cn_reduce, (1, n), norm=norm, eps=eps), ConvBNAct(cn_reduce, cn, (n, 1), norm=norm, eps=eps))
+        self.branch_nn = nn.Sequential(ConvBNAct(in_channels, cnn_reduce, 1, norm=norm, eps=eps),
+                                       ConvBNAct(cnn_reduce, cnn_reduce, (n, 1), norm=norm, eps=eps),
+                                       ConvBNAct(cnn_reduce, cnn_reduce, (1, n), norm=norm, eps=eps),
+                                       ConvBNAct(cnn_reduce, cnn_reduce, (n, 1), norm=norm, eps=eps),
+                                       ConvBNAct(cnn_reduce, cnn, (1, n), norm=norm, eps=eps))
+        self.branch_pool = nn.Sequential(nn.AvgPool2d(3, 1, 1), ConvBNAct(in_channels, pool_proj, 1, norm=norm, eps=eps))
         self.out_channels = c1 + cn + cnn + pool_proj
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -126,15 +115,15 @@ class InceptionExpanded(nn.Module):
         super().__init__()
         _check("InceptionExpanded", in_channels=in_channels, c1=c1, c3_reduce=c3_reduce, c3=c3,
                c33_reduce=c33_reduce, c33=c33, pool_proj=pool_proj)
-        self.branch1 = _conv(in_channels, c1, 1, norm, eps)
-        self.branch3_reduce = _conv(in_channels, c3_reduce, 1, norm, eps)
-        self.branch3_1x3 = _conv(c3_reduce, c3, (1, 3), norm, eps)
-        self.branch3_3x1 = _conv(c3_reduce, c3, (3, 1), norm, eps)
-        self.branch33_reduce = nn.Sequential(_conv(in_channels, c33_reduce, 1, norm, eps),
-                                             _conv(c33_reduce, c33, 3, norm, eps))
-        self.branch33_1x3 = _conv(c33, c33, (1, 3), norm, eps)
-        self.branch33_3x1 = _conv(c33, c33, (3, 1), norm, eps)
-        self.branch_pool = nn.Sequential(nn.AvgPool2d(3, 1, 1), _conv(in_channels, pool_proj, 1, norm, eps))
+        self.branch1 = ConvBNAct(in_channels, c1, 1, norm=norm, eps=eps)
+        self.branch3_reduce = ConvBNAct(in_channels, c3_reduce, 1, norm=norm, eps=eps)
+        self.branch3_1x3 = ConvBNAct(c3_reduce, c3, (1, 3), norm=norm, eps=eps)
+        self.branch3_3x1 = ConvBNAct(c3_reduce, c3, (3, 1), norm=norm, eps=eps)
+        self.branch33_reduce = nn.Sequential(ConvBNAct(in_channels, c33_reduce, 1, norm=norm, eps=eps),
+                                             ConvBNAct(c33_reduce, c33, 3, norm=norm, eps=eps))
+        self.branch33_1x3 = ConvBNAct(c33, c33, (1, 3), norm=norm, eps=eps)
+        self.branch33_3x1 = ConvBNAct(c33, c33, (3, 1), norm=norm, eps=eps)
+        self.branch_pool = nn.Sequential(nn.AvgPool2d(3, 1, 1), ConvBNAct(in_channels, pool_proj, 1, norm=norm, eps=eps))
         self.out_channels = c1 + 2 * c3 + 2 * c33 + pool_proj
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -158,14 +147,14 @@ class GridReduction(nn.Module):
         _check("GridReduction", in_channels=in_channels, c3=c3, c33_reduce=c33_reduce, c33=c33)
         if padding not in (0, 1):
             raise ValueError(f"padding must be 0 (valid, as the paper) or 1 (halves even sides), got {padding}")
-        first = [_conv(in_channels, c3_reduce, 1, norm, eps)] if c3_reduce is not None else []
-        first.append(_conv(c3_reduce or in_channels, c3, 3, norm, eps, stride=2, padding=padding))
+        first = [ConvBNAct(in_channels, c3_reduce, 1, norm=norm, eps=eps)] if c3_reduce is not None else []
+        first.append(ConvBNAct(c3_reduce or in_channels, c3, 3, norm=norm, eps=eps, stride=2, padding=padding))
         self.branch3 = nn.Sequential(*first)
-        second, channels = [_conv(in_channels, c33_reduce, 1, norm, eps)], c33_reduce
+        second, channels = [ConvBNAct(in_channels, c33_reduce, 1, norm=norm, eps=eps)], c33_reduce
         for kernel in middle:
-            second.append(_conv(channels, c33, kernel, norm, eps))
+            second.append(ConvBNAct(channels, c33, kernel, norm=norm, eps=eps))
             channels = c33
-        second.append(_conv(channels, c33, 3, norm, eps, stride=2, padding=padding))
+        second.append(ConvBNAct(channels, c33, 3, norm=norm, eps=eps, stride=2, padding=padding))
         self.branch33 = nn.Sequential(*second)
         self.branch_pool = nn.MaxPool2d(3, 2, padding)
         self.out_channels = c3 + c33 + in_channels
@@ -186,7 +175,7 @@ class InceptionAux(nn.Module):
         super().__init__()
         _check("InceptionAux", in_channels=in_channels, num_classes=num_classes, pool_size=pool_size, hidden=hidden)
         self.pool = pool if pool is not None else nn.AdaptiveAvgPool2d(pool_size)
-        self.conv = _conv(in_channels, 128, 1, norm, eps)
+        self.conv = ConvBNAct(in_channels, 128, 1, norm=norm, eps=eps)
         self.fc1 = nn.Linear(128 * pool_size * pool_size, hidden)
         self.relu = nn.ReLU(inplace=True)
         self.dropout = nn.Dropout(dropout)
@@ -205,8 +194,8 @@ class InceptionV3Aux(nn.Module):
         super().__init__()
         _check("InceptionV3Aux", in_channels=in_channels, num_classes=num_classes)
         self.pool = nn.AvgPool2d(5, 3)
-        self.conv0 = _conv(in_channels, 128, 1, True, eps)
-        self.conv1 = _conv(128, 768, 5, True, eps, padding=0)
+        self.conv0 = ConvBNAct(in_channels, 128, 1, eps=eps)
+        self.conv1 = ConvBNAct(128, 768, 5, eps=eps, padding=0)
         self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten())
         self.fc = nn.Linear(768, num_classes)
 

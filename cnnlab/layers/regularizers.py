@@ -1,7 +1,8 @@
 """Regularizers that act on residual branches: stochastic in training, their expectation in eval.
 
-- :func:`survival_probabilities`: the linear decay rule of stochastic depth [huang2016deep]; the
-  drop itself is ``torchvision.ops.StochasticDepth`` (used by :mod:`cnnlab.layers.residual`).
+- :func:`survival_probabilities`: the linear decay rule of stochastic depth [huang2016deep], the one
+  schedule every model with stochastic depth or ShakeDrop uses (ResNet, PyramidNet, EfficientNet,
+  NFNet); the drop itself is ``torchvision.ops.StochasticDepth`` (used by :mod:`cnnlab.layers.residual`).
 - :class:`Swapout` [singh2016swapout]: ``y = Θ1 ⊙ x + Θ2 ⊙ F(x)`` with per-unit Bernoulli masks.
 - :class:`ShakeShake` [gastaldi2017shake]: mixes two branches with α ~ U(0,1) forward and an
   independent β ~ U(0,1) backward, per image.
@@ -17,16 +18,27 @@ import torch
 import torch.nn as nn
 from torchvision.ops import DropBlock2d
 
-__all__ = ["survival_probabilities", "Swapout", "ShakeShake", "ShakeDrop", "DropBlock2d"]
+__all__ = ["survival_probabilities", "drop_probabilities", "Swapout", "ShakeShake", "ShakeDrop", "DropBlock2d"]
 
 
 def survival_probabilities(n_blocks: int, p_last: float = 0.5) -> list[float]:
-    """Survival probability of each of ``n_blocks`` blocks: 1 - l/L (1 - p_last) [huang2016deep] Eq. 4."""
+    """Survival probability of each of ``n_blocks`` blocks: 1 - l/L (1 - p_last) [huang2016deep] Eq. 4.
+
+    Block l = 1..L survives with that probability, so the last block survives with ``p_last`` and
+    the drop probability grows linearly from (1 - p_last)/L at the first block.
+    """
     if not isinstance(n_blocks, int) or n_blocks < 1:
         raise ValueError(f"n_blocks must be a positive integer, got {n_blocks!r}")
     if not 0.0 < p_last <= 1.0:
         raise ValueError(f"p_last must lie in (0, 1], got {p_last!r}")
     return [1.0 - (l / n_blocks) * (1.0 - p_last) for l in range(1, n_blocks + 1)]
+
+
+def drop_probabilities(n_blocks: int, drop_last: float) -> list[float]:
+    """The same rule as drop probabilities: block l of L drops with l/L * ``drop_last``."""
+    if not 0.0 <= drop_last < 1.0:
+        raise ValueError(f"the drop probability of the last block must lie in [0, 1), got {drop_last!r}")
+    return [1.0 - p for p in survival_probabilities(n_blocks, p_last=1.0 - drop_last)]
 
 
 def _check_probability(name: str, p: float) -> None:

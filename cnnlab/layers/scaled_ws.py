@@ -5,7 +5,8 @@ the signal's variance near 1 by construction:
 
 - :class:`ScaledStdConv2d`: Scaled Weight Standardization, after Weight Standardization
   [qiao2019micro]. Each filter is standardized to mean 0 and variance 1/fan_in before use,
-  ``W_hat = gain * (W - mean(W)) / sqrt(fan_in * var(W) + eps)``: a unit-variance input gives a
+  ``W_hat = gain * (W - mean(W)) / sqrt(max(fan_in * var(W), eps))`` (the official code's ``maximum``,
+  not ``+ eps``): a unit-variance input gives a
   unit-variance output, and zero-mean filters remove the mean shift a ReLU introduces. ``gain``
   is a learnable per-filter scale (init 1).
 - :class:`ScaledActivation`: ``gamma * act(x)`` with gamma chosen so that ``Var(gamma * act(x)) = 1``
@@ -33,8 +34,8 @@ _ACTIVATIONS = {"relu": F.relu, "gelu": F.gelu, "silu": F.silu}
 class ScaledStdConv2d(nn.Conv2d):
     """``nn.Conv2d`` whose weight is standardized per output filter on every call (see module docstring).
 
-    ``standardized_weight()`` returns the weight actually used; ``eps`` keeps the division safe
-    (1e-4 as the official code). Padding defaults to "same" for odd kernels.
+    ``standardized_weight()`` returns the weight actually used; ``eps`` is the floor of
+    ``fan_in * var(W)`` that keeps the division safe (1e-4 as the official code). Padding defaults to "same" for odd kernels.
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int = 3, stride: int = 1,

@@ -148,33 +148,39 @@ ZFNET_CIFAR = [
 
 
 @register("alexnet_imagenet", paper="krizhevsky2012imagenet", family="alexnet", input_size=227, tags=("chapter02",))
-def alexnet_imagenet(num_classes: int = 1000, groups: int = 2, **options) -> AlexNet:
+def alexnet_imagenet(num_classes: int = 1000, *, groups: int = 2, lrn: bool = True, overlap_pool: bool = True,
+                     act: str = "relu", dropout: float = 0.5) -> AlexNet:
     """AlexNet as published: two towers (``groups=2``), LRN, overlapping pools, 227x227 input."""
-    return AlexNet(ALEXNET_IMAGENET, num_classes, input_size=227, fc_width=4096, groups=groups, **options)
+    return AlexNet(ALEXNET_IMAGENET, num_classes, input_size=227, fc_width=4096, groups=groups, lrn=lrn,
+                   overlap_pool=overlap_pool, act=act, dropout=dropout)
 
 
 @register("alexnet_onetower_imagenet", paper="krizhevsky2012imagenet", family="alexnet", input_size=224,
           reference="torchvision.models.alexnet", torchvision_builder="alexnet", tags=("chapter02",))
-def alexnet_onetower_imagenet(num_classes: int = 1000, **options) -> AlexNet:
+def alexnet_onetower_imagenet(num_classes: int = 1000, *, act: str = "relu", dropout: float = 0.5) -> AlexNet:
     """torchvision's one-tower AlexNet [krizhevsky2014one]: no LRN, no groups, adaptive 6x6 pool."""
     return AlexNet(ALEXNET_ONETOWER, num_classes, input_size=224, fc_width=4096, groups=1, lrn=False,
-                   adaptive_pool=6, **options)
+                   adaptive_pool=6, act=act, dropout=dropout)
 
 
 @register("zfnet_imagenet", paper="zeiler2014visualizing", family="alexnet", input_size=224, tags=("chapter02",))
-def zfnet_imagenet(num_classes: int = 1000, **options) -> AlexNet:
+def zfnet_imagenet(num_classes: int = 1000, *, lrn: bool = True, act: str = "relu", dropout: float = 0.5) -> AlexNet:
     """ZFNet: 7x7/2 conv1, 5x5/2 conv2, 3x3/2 pools, contrast normalization, one tower."""
-    return AlexNet(ZFNET_IMAGENET, num_classes, input_size=224, fc_width=4096, groups=1, pool_ceil=True, **options)
+    return AlexNet(ZFNET_IMAGENET, num_classes, input_size=224, fc_width=4096, groups=1, pool_ceil=True, lrn=lrn,
+                   act=act, dropout=dropout)
 
 
 @register("alexnet", paper="krizhevsky2012imagenet", family="alexnet", tags=("chapter02",))
-def alexnet(num_classes: int = 10, groups: int = 2, **options) -> AlexNet:
-    """AlexNet's ideas at 32x32 (module docstring): options groups, lrn, overlap_pool, act, dropout."""
-    return AlexNet(ALEXNET_CIFAR, num_classes, input_size=32, groups=groups, pool_padding=1, **options)
+def alexnet(num_classes: int = 10, *, groups: int = 2, lrn: bool = True, overlap_pool: bool = True,
+            act: str = "relu", dropout: float = 0.5) -> AlexNet:
+    """AlexNet's ideas at 32x32 (module docstring): two towers, LRN, overlapping pools, ReLU, dropout."""
+    return AlexNet(ALEXNET_CIFAR, num_classes, input_size=32, groups=groups, pool_padding=1, lrn=lrn,
+                   overlap_pool=overlap_pool, act=act, dropout=dropout)
 
 
 @register("zfnet", paper="zeiler2014visualizing", family="alexnet", tags=("chapter02",))
-def zfnet(num_classes: int = 10, **options) -> AlexNet:
+def zfnet(num_classes: int = 10, *, groups: int = 1, lrn: bool = True, overlap_pool: bool = True,
+          act: str = "relu", dropout: float = 0.5) -> AlexNet:
     """ZFNet's ideas at 32x32: small first kernel with stride 1, the stride moved to conv2."""
-    return AlexNet(ZFNET_CIFAR, num_classes, input_size=32, groups=options.pop("groups", 1), pool_padding=1,
-                   **options)
+    return AlexNet(ZFNET_CIFAR, num_classes, input_size=32, groups=groups, pool_padding=1, lrn=lrn,
+                   overlap_pool=overlap_pool, act=act, dropout=dropout)

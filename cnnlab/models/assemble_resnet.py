@@ -12,7 +12,7 @@ One builder, :class:`AssembleResNet`, with a flag per tweak so chapter 14 can me
 - ``big_little`` [chen2019biglittle]: in every stage but the last, after the stage's first block,
   the remaining blocks run as a *big* branch at half resolution (upsampled back, bilinear) beside
   a *little* branch at full resolution with ``1/alpha`` of the bottleneck width and ``1/beta`` of
-  the blocks (at least one), merged by addition and ReLU (:class:`BigLittleStage`).
+  the blocks (at least one), merged by addition and ReLU (:class:`cnnlab.layers.BigLittleStage`).
 
 Departures: Big-Little Net puts a merge block after the addition and tunes the branch depths per
 stage; here the addition is followed only by ReLU, with alpha=2, beta=2 (the little branch would
@@ -28,31 +28,16 @@ from collections import OrderedDict
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
 from ..layers.antialias import MaxBlurPool
+from ..layers.big_little import BigLittleStage
 from ..layers.conv import ConvBNAct
 from ..layers.residual import Bottleneck
 from ..layers.sk import SKBottleneck
 from .base import Network
 from .registry import register
 
-__all__ = ["AssembleResNet", "BigLittleStage"]
-
-
-class BigLittleStage(nn.Module):
-    """``relu(upsample(big(x)) + little(x))`` [chen2019biglittle]: big branch at half resolution, little
-    branch at full resolution; ``little`` ends with a 1x1 conv + BN back to the stage width."""
-
-    def __init__(self, big: nn.Module, little: nn.Module):
-        super().__init__()
-        self.big, self.little = big, little
-        self.act = nn.ReLU()
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        little = self.little(x)
-        big = F.interpolate(self.big(x), size=little.shape[-2:], mode="bilinear", align_corners=False)
-        return self.act(big + little)
+__all__ = ["AssembleResNet"]
 
 
 class AssembleResNet(Network):
@@ -121,13 +106,17 @@ class AssembleResNet(Network):
 
 
 @register("assemble_resnet", paper="lee2020compounding", family="assemble_resnet", tags=("chapter14",))
-def assemble_resnet(num_classes: int = 10, **switches) -> AssembleResNet:
+def assemble_resnet(num_classes: int = 10, *, resnet_d: bool = True, sk: bool = True, antialias: bool = True, big_little: bool = True,
+                    alpha: int = 2, beta: int = 2) -> AssembleResNet:
     """Assemble-ResNet for CIFAR, every tweak on by default; pass e.g. ``sk=False`` to switch one off."""
-    return AssembleResNet([2, 2, 2], [64, 128, 256], num_classes, cifar=True, stem_channels=32, **switches)
+    return AssembleResNet([2, 2, 2], [64, 128, 256], num_classes, cifar=True, stem_channels=32, resnet_d=resnet_d,
+                          sk=sk, antialias=antialias, big_little=big_little, alpha=alpha, beta=beta)
 
 
 @register("assemble_resnet50_imagenet", paper="lee2020compounding", family="assemble_resnet", input_size=224,
           tags=("chapter14",))
-def assemble_resnet50_imagenet(num_classes: int = 1000, **switches) -> AssembleResNet:
+def assemble_resnet50_imagenet(num_classes: int = 1000, *, resnet_d: bool = True, sk: bool = True, antialias: bool = True, big_little: bool = True,
+                               alpha: int = 2, beta: int = 2) -> AssembleResNet:
     """Assemble-ResNet-50 at 224x224: ResNet-50's stages (3, 4, 6, 3) with every tweak on by default."""
-    return AssembleResNet([3, 4, 6, 3], [256, 512, 1024, 2048], num_classes, cifar=False, **switches)
+    return AssembleResNet([3, 4, 6, 3], [256, 512, 1024, 2048], num_classes, cifar=False, resnet_d=resnet_d,
+                          sk=sk, antialias=antialias, big_little=big_little, alpha=alpha, beta=beta)

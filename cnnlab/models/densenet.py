@@ -70,24 +70,32 @@ class DenseNet(Network):
         return self.head(self.features(self.stem(x)))
 
 
-_IMAGENET = {  # name: (growth rate, layers per block, stem channels) as torchvision
-    "densenet121": (32, [6, 12, 24, 16], 64), "densenet161": (48, [6, 12, 36, 24], 96),
-    "densenet169": (32, [6, 12, 32, 32], 64), "densenet201": (32, [6, 12, 48, 32], 64),
-}
+@register("densenet121_imagenet", paper="huang2017densely", family="densenet", input_size=224,
+          reference="torchvision.models.densenet121", torchvision_builder="densenet121", tags=("chapter07",))
+def densenet121_imagenet(num_classes: int = 1000, *, dropout: float = 0.0) -> DenseNet:
+    """densenet121 [huang2017densely] at 224x224: k=32, blocks [6, 12, 24, 16], torchvision's layout."""
+    return DenseNet([6, 12, 24, 16], 32, num_classes, stem="imagenet", stem_channels=64, dropout=dropout)
 
 
-def _add_imagenet(name: str, growth_rate: int, block_layers: list[int], stem_channels: int) -> None:
-    def build(num_classes: int = 1000, **options) -> DenseNet:
-        return DenseNet(block_layers, growth_rate, num_classes, stem="imagenet", stem_channels=stem_channels,
-                        **options)
-
-    build.__doc__ = f"{name} [huang2017densely] at 224x224: k={growth_rate}, blocks {block_layers}, torchvision's layout."
-    register(f"{name}_imagenet", paper="huang2017densely", family="densenet", input_size=224,
-             reference=f"torchvision.models.{name}", torchvision_builder=name, tags=("chapter07",))(build)
+@register("densenet161_imagenet", paper="huang2017densely", family="densenet", input_size=224,
+          reference="torchvision.models.densenet161", torchvision_builder="densenet161", tags=("chapter07",))
+def densenet161_imagenet(num_classes: int = 1000, *, dropout: float = 0.0) -> DenseNet:
+    """densenet161 [huang2017densely] at 224x224: k=48, blocks [6, 12, 36, 24], torchvision's layout."""
+    return DenseNet([6, 12, 36, 24], 48, num_classes, stem="imagenet", stem_channels=96, dropout=dropout)
 
 
-for _name, (_k, _layers, _stem) in _IMAGENET.items():
-    _add_imagenet(_name, _k, _layers, _stem)
+@register("densenet169_imagenet", paper="huang2017densely", family="densenet", input_size=224,
+          reference="torchvision.models.densenet169", torchvision_builder="densenet169", tags=("chapter07",))
+def densenet169_imagenet(num_classes: int = 1000, *, dropout: float = 0.0) -> DenseNet:
+    """densenet169 [huang2017densely] at 224x224: k=32, blocks [6, 12, 32, 32], torchvision's layout."""
+    return DenseNet([6, 12, 32, 32], 32, num_classes, stem="imagenet", stem_channels=64, dropout=dropout)
+
+
+@register("densenet201_imagenet", paper="huang2017densely", family="densenet", input_size=224,
+          reference="torchvision.models.densenet201", torchvision_builder="densenet201", tags=("chapter07",))
+def densenet201_imagenet(num_classes: int = 1000, *, dropout: float = 0.0) -> DenseNet:
+    """densenet201 [huang2017densely] at 224x224: k=32, blocks [6, 12, 48, 32], torchvision's layout."""
+    return DenseNet([6, 12, 48, 32], 32, num_classes, stem="imagenet", stem_channels=64, dropout=dropout)
 
 
 def cifar_densenet(depth: int = 100, growth_rate: int = 12, num_classes: int = 10, bottleneck: bool = True,
@@ -113,15 +121,19 @@ def cifar_densenet(depth: int = 100, growth_rate: int = 12, num_classes: int = 1
 @register("densenet40_k12", paper="huang2017densely", family="densenet",
           reference="paper: huang2017densely, Table 2 (1.0M)", reference_params=1_000_000, reference_classes=10,
           tags=("chapter07",))
-def densenet40_k12(num_classes: int = 10, **options) -> DenseNet:
+def densenet40_k12(num_classes: int = 10, *, depth: int = 40, growth_rate: int = 12, bottleneck: bool = False,
+                   compression: float | None = None, dropout: float = 0.0) -> DenseNet:
     """DenseNet (L=40, k=12) on CIFAR: plain dense layers, no compression (options: see cifar_densenet)."""
-    options.setdefault("bottleneck", False)
-    return cifar_densenet(options.pop("depth", 40), options.pop("growth_rate", 12), num_classes, **options)
+    return cifar_densenet(depth, growth_rate, num_classes, bottleneck=bottleneck, compression=compression,
+                          dropout=dropout)
 
 
 @register("densenet_bc100_k12", paper="huang2017densely", family="densenet",
           reference="paper: huang2017densely, Table 2 (0.8M)", reference_params=800_000, reference_classes=10,
           tags=("chapter07",))
-def densenet_bc100_k12(num_classes: int = 10, **options) -> DenseNet:
-    """DenseNet-BC (L=100, k=12) on CIFAR: bottleneck layers, compression 0.5."""
-    return cifar_densenet(options.pop("depth", 100), options.pop("growth_rate", 12), num_classes, **options)
+def densenet_bc100_k12(num_classes: int = 10, *, depth: int = 100, growth_rate: int = 12, bottleneck: bool = True,
+                       compression: float | None = None, dropout: float = 0.0) -> DenseNet:
+    """DenseNet-BC (L=100, k=12) on CIFAR: bottleneck layers, compression 0.5; ``depth=190, growth_rate=40``
+    gives the paper's DenseNet-BC (L=190, k=40) (options: see cifar_densenet)."""
+    return cifar_densenet(depth, growth_rate, num_classes, bottleneck=bottleneck, compression=compression,
+                          dropout=dropout)

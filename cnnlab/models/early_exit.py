@@ -24,15 +24,16 @@ __all__ = ["EarlyExitResNet"]
 class EarlyExitResNet(Network):
     """The ``depth``-layer CIFAR ResNet of [he2016deep] §4.2 with an exit after each of its 3 stages.
 
-    ``options`` go to :func:`cnnlab.models.resnet.cifar_resnet` (``block_variant``, ``shortcut``...);
-    the last exit is that ResNet's own head, so the backbone and the last exit are exactly a ResNet.
+    ``block_variant`` and ``drop_prob`` go to :func:`cnnlab.models.resnet.cifar_resnet`; the last
+    exit is that ResNet's own head, so the backbone and the last exit are exactly a ResNet.
     """
 
-    def __init__(self, depth: int = 20, num_classes: int = 10, **options):
+    def __init__(self, depth: int = 20, num_classes: int = 10, block_variant: str = "original",
+                 drop_prob: float = 0.0):
         super().__init__(in_channels=3, min_input_size=4)
-        backbone = cifar_resnet(depth, num_classes, **options)
+        backbone = cifar_resnet(depth, num_classes, block_variant=block_variant, drop_prob=drop_prob)
         self.stem, self.stages = backbone.stem, backbone.stages
-        pre_activated = options.get("block_variant", "original") != "original"
+        pre_activated = block_variant != "original"
         early = []
         for channels in (16, 32):
             norm = [nn.BatchNorm2d(channels), nn.ReLU()] if pre_activated else []
@@ -49,6 +50,7 @@ class EarlyExitResNet(Network):
 
 
 @register("resnet_early_exit", paper="huang2018multiscale", family="early_exit", tags=("chapter15", "multi-exit"))
-def resnet_early_exit(num_classes: int = 10, depth: int = 20, **options) -> EarlyExitResNet:
+def resnet_early_exit(num_classes: int = 10, *, depth: int = 20, block_variant: str = "original",
+                      drop_prob: float = 0.0) -> EarlyExitResNet:
     """ResNet-20 on CIFAR with exits after stages 1, 2 and 3; returns a list of 3 logits."""
-    return EarlyExitResNet(depth, num_classes, **options)
+    return EarlyExitResNet(depth, num_classes, block_variant=block_variant, drop_prob=drop_prob)

@@ -25,6 +25,7 @@ import torch
 import torch.nn as nn
 
 from ..layers.conv import ConvBNAct
+from ..layers.regularizers import drop_probabilities
 from ..layers.mbconv import MBConv, make_divisible
 from .base import Network
 from .registry import register
@@ -66,7 +67,8 @@ class EfficientNet(Network):
     """B0 with ``width_mult`` applied to channels (rounded to multiples of 8) and ``depth_mult`` to the
     number of layers per stage (rounded up), as torchvision and the official code do.
 
-    ``drop_path`` is the stochastic-depth probability of the last block, growing linearly from 0;
+    ``drop_path`` is the stochastic-depth probability of the last block, block l of L dropping l/L of
+    it [huang2016deep] (:func:`cnnlab.layers.drop_probabilities`);
     ``dropout`` is applied before the classifier; ``cifar=True`` gives the stem stride 1.
     Children: ``stem``, ``stages`` (stage1..stage7), ``last_conv``, ``head``.
     """
@@ -81,15 +83,15 @@ class EfficientNet(Network):
         channels = make_divisible(32 * width_mult)
         self.stem = ConvBNAct(3, channels, 3, 1 if cifar else 2, act=nn.SiLU)
         repeats = [math.ceil(n * depth_mult) for *_, n in B0_STAGES]
-        total, index = sum(repeats), 0
+        drop_probs = iter(drop_probabilities(sum(repeats), drop_path))
         stages = OrderedDict()
         for s, ((expand, kernel, stride, _, out, _), n) in enumerate(zip(B0_STAGES, repeats)):
             out = make_divisible(out * width_mult)
             blocks = []
             for b in range(n):
                 blocks.append(MBConv(channels, out, kernel, stride if b == 0 else 1, expand_ratio=expand,
-                                     se_ratio=0.25, act=nn.SiLU, drop_prob=drop_path * index / total))
-                channels, index = out, index + 1
+                                     se_ratio=0.25, act=nn.SiLU, drop_prob=next(drop_probs)))
+                channels = out
             stages[f"stage{s + 1}"] = nn.Sequential(*blocks)
         self.stages = nn.Sequential(stages)
         self.last_conv = ConvBNAct(channels, 4 * channels, 1, act=nn.SiLU)
@@ -101,29 +103,73 @@ class EfficientNet(Network):
 
 
 def efficientnet(width_mult: float = 1.0, depth_mult: float = 1.0, num_classes: int = 10, cifar: bool = True,
-                 **options) -> EfficientNet:
+                 dropout: float = 0.2, drop_path: float = 0.2) -> EfficientNet:
     """An EfficientNet of any width and depth multipliers (chapter 11's scaling experiments); CIFAR stem by default."""
-    return EfficientNet(num_classes, width_mult, depth_mult, cifar=cifar, **options)
+    return EfficientNet(num_classes, width_mult, depth_mult, dropout=dropout, drop_path=drop_path, cifar=cifar)
 
 
-def _add_imagenet(c: Coefficients) -> None:
-    def build(num_classes: int = 1000, **options) -> EfficientNet:
-        options.setdefault("dropout", c.dropout)
-        return EfficientNet(num_classes, c.width_mult, c.depth_mult, **options)
-
-    build.__doc__ = (f"EfficientNet-{c.name.upper()} [tan2019efficientnet]: width x{c.width_mult}, depth "
-                     f"x{c.depth_mult}, {c.resolution}x{c.resolution} input (torchvision's layout and count).")
-    tags = ("chapter11",) + (("large",) if c.width_mult >= 1.6 else ())
-    register(f"efficientnet_{c.name}_imagenet", paper="tan2019efficientnet", family="efficientnet",
-             input_size=c.resolution, reference=f"torchvision.models.efficientnet_{c.name}",
-             torchvision_builder=f"efficientnet_{c.name}", tags=tags)(build)
+def _imagenet(index: int, num_classes: int, dropout: float, drop_path: float) -> EfficientNet:
+    c = EFFICIENTNET_COEFFICIENTS[index]
+    return EfficientNet(num_classes, c.width_mult, c.depth_mult, dropout=dropout, drop_path=drop_path)
 
 
-for _c in EFFICIENTNET_COEFFICIENTS:
-    _add_imagenet(_c)
+@register("efficientnet_b0_imagenet", paper="tan2019efficientnet", family="efficientnet", input_size=224,
+          reference="torchvision.models.efficientnet_b0", torchvision_builder="efficientnet_b0", tags=("chapter11",))
+def efficientnet_b0_imagenet(num_classes: int = 1000, *, dropout: float = 0.2, drop_path: float = 0.2) -> EfficientNet:
+    """EfficientNet-B0 [tan2019efficientnet]: width x1.0, depth x1.0, 224x224 input (torchvision's layout and count)."""
+    return _imagenet(0, num_classes, dropout, drop_path)
+
+
+@register("efficientnet_b1_imagenet", paper="tan2019efficientnet", family="efficientnet", input_size=240,
+          reference="torchvision.models.efficientnet_b1", torchvision_builder="efficientnet_b1", tags=("chapter11",))
+def efficientnet_b1_imagenet(num_classes: int = 1000, *, dropout: float = 0.2, drop_path: float = 0.2) -> EfficientNet:
+    """EfficientNet-B1 [tan2019efficientnet]: width x1.0, depth x1.1, 240x240 input (torchvision's layout and count)."""
+    return _imagenet(1, num_classes, dropout, drop_path)
+
+
+@register("efficientnet_b2_imagenet", paper="tan2019efficientnet", family="efficientnet", input_size=260,
+          reference="torchvision.models.efficientnet_b2", torchvision_builder="efficientnet_b2", tags=("chapter11",))
+def efficientnet_b2_imagenet(num_classes: int = 1000, *, dropout: float = 0.3, drop_path: float = 0.2) -> EfficientNet:
+    """EfficientNet-B2 [tan2019efficientnet]: width x1.1, depth x1.2, 260x260 input (torchvision's layout and count)."""
+    return _imagenet(2, num_classes, dropout, drop_path)
+
+
+@register("efficientnet_b3_imagenet", paper="tan2019efficientnet", family="efficientnet", input_size=300,
+          reference="torchvision.models.efficientnet_b3", torchvision_builder="efficientnet_b3", tags=("chapter11",))
+def efficientnet_b3_imagenet(num_classes: int = 1000, *, dropout: float = 0.3, drop_path: float = 0.2) -> EfficientNet:
+    """EfficientNet-B3 [tan2019efficientnet]: width x1.2, depth x1.4, 300x300 input (torchvision's layout and count)."""
+    return _imagenet(3, num_classes, dropout, drop_path)
+
+
+@register("efficientnet_b4_imagenet", paper="tan2019efficientnet", family="efficientnet", input_size=380,
+          reference="torchvision.models.efficientnet_b4", torchvision_builder="efficientnet_b4", tags=("chapter11",))
+def efficientnet_b4_imagenet(num_classes: int = 1000, *, dropout: float = 0.4, drop_path: float = 0.2) -> EfficientNet:
+    """EfficientNet-B4 [tan2019efficientnet]: width x1.4, depth x1.8, 380x380 input (torchvision's layout and count)."""
+    return _imagenet(4, num_classes, dropout, drop_path)
+
+
+@register("efficientnet_b5_imagenet", paper="tan2019efficientnet", family="efficientnet", input_size=456,
+          reference="torchvision.models.efficientnet_b5", torchvision_builder="efficientnet_b5", tags=("chapter11", "large"))
+def efficientnet_b5_imagenet(num_classes: int = 1000, *, dropout: float = 0.4, drop_path: float = 0.2) -> EfficientNet:
+    """EfficientNet-B5 [tan2019efficientnet]: width x1.6, depth x2.2, 456x456 input (torchvision's layout and count)."""
+    return _imagenet(5, num_classes, dropout, drop_path)
+
+
+@register("efficientnet_b6_imagenet", paper="tan2019efficientnet", family="efficientnet", input_size=528,
+          reference="torchvision.models.efficientnet_b6", torchvision_builder="efficientnet_b6", tags=("chapter11", "large"))
+def efficientnet_b6_imagenet(num_classes: int = 1000, *, dropout: float = 0.5, drop_path: float = 0.2) -> EfficientNet:
+    """EfficientNet-B6 [tan2019efficientnet]: width x1.8, depth x2.6, 528x528 input (torchvision's layout and count)."""
+    return _imagenet(6, num_classes, dropout, drop_path)
+
+
+@register("efficientnet_b7_imagenet", paper="tan2019efficientnet", family="efficientnet", input_size=600,
+          reference="torchvision.models.efficientnet_b7", torchvision_builder="efficientnet_b7", tags=("chapter11", "large"))
+def efficientnet_b7_imagenet(num_classes: int = 1000, *, dropout: float = 0.5, drop_path: float = 0.2) -> EfficientNet:
+    """EfficientNet-B7 [tan2019efficientnet]: width x2.0, depth x3.1, 600x600 input (torchvision's layout and count)."""
+    return _imagenet(7, num_classes, dropout, drop_path)
 
 
 @register("efficientnet_b0", paper="tan2019efficientnet", family="efficientnet", tags=("chapter11",))
-def efficientnet_b0(num_classes: int = 10, **options) -> EfficientNet:
+def efficientnet_b0(num_classes: int = 10, *, dropout: float = 0.2, drop_path: float = 0.2) -> EfficientNet:
     """EfficientNet-B0 for CIFAR: stride-1 stem (see module docstring)."""
-    return efficientnet(1.0, 1.0, num_classes, **options)
+    return efficientnet(1.0, 1.0, num_classes, dropout=dropout, drop_path=drop_path)

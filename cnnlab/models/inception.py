@@ -24,8 +24,9 @@ from collections import OrderedDict
 import torch
 from torch import nn
 
+from ..layers.conv import ConvBNAct
 from ..layers.inception import (GridReduction, InceptionAsymmetric, InceptionExpanded, InceptionFactorized5x5,
-                                InceptionV3Aux, _conv)
+                                InceptionV3Aux)
 from .base import Network
 from .registry import register
 
@@ -42,8 +43,8 @@ class InceptionV3Small(Network):
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {dropout}")
         ch = lambda c: max(1, round(c * width))  # noqa: E731
-        self.stem = nn.Sequential(_conv(3, ch(32), 3, True, 1e-3), _conv(ch(32), ch(32), 3, True, 1e-3),
-                                  _conv(ch(32), ch(64), 3, True, 1e-3))
+        self.stem = nn.Sequential(ConvBNAct(3, ch(32), 3, eps=1e-3), ConvBNAct(ch(32), ch(32), 3, eps=1e-3),
+                                  ConvBNAct(ch(32), ch(64), 3, eps=1e-3))
         self.reduce1 = GridReduction(ch(64), ch(32), ch(64), ch(32), ch(64))
         a1 = InceptionFactorized5x5(self.reduce1.out_channels, ch(64), ch(48), ch(64), ch(64), ch(96), ch(32))
         a2 = InceptionFactorized5x5(a1.out_channels, ch(64), ch(48), ch(64), ch(64), ch(96), ch(32))
@@ -65,9 +66,9 @@ class InceptionV3Small(Network):
 
 
 @register("inception_v3_small", paper="szegedy2016rethinking", family="inception", tags=("chapter04",))
-def inception_v3_small(num_classes: int = 10, **options) -> InceptionV3Small:
+def inception_v3_small(num_classes: int = 10, *, width: float = 1.0, dropout: float = 0.2, n: int = 3) -> InceptionV3Small:
     """A CIFAR-sized Inception-v3 (module docstring); ``width`` scales the channels, ``n`` the asymmetric kernels."""
-    return InceptionV3Small(num_classes, **options)
+    return InceptionV3Small(num_classes, width=width, dropout=dropout, n=n)
 
 
 class InceptionV3(Network):
@@ -76,9 +77,9 @@ class InceptionV3(Network):
     def __init__(self, num_classes: int = 1000, aux_logits: bool = True, dropout: float = 0.5):
         super().__init__(in_channels=3, input_size=299)
         self.stem = nn.Sequential(OrderedDict(
-            conv1a=_conv(3, 32, 3, True, 1e-3, stride=2, padding=0), conv2a=_conv(32, 32, 3, True, 1e-3, padding=0),
-            conv2b=_conv(32, 64, 3, True, 1e-3), pool1=nn.MaxPool2d(3, 2),
-            conv3b=_conv(64, 80, 1, True, 1e-3), conv4a=_conv(80, 192, 3, True, 1e-3, padding=0),
+            conv1a=ConvBNAct(3, 32, 3, eps=1e-3, stride=2, padding=0), conv2a=ConvBNAct(32, 32, 3, eps=1e-3, padding=0),
+            conv2b=ConvBNAct(32, 64, 3, eps=1e-3), pool1=nn.MaxPool2d(3, 2),
+            conv3b=ConvBNAct(64, 80, 1, eps=1e-3), conv4a=ConvBNAct(80, 192, 3, eps=1e-3, padding=0),
             pool2=nn.MaxPool2d(3, 2)))
         self.mixed5 = nn.Sequential(OrderedDict(
             (name, InceptionFactorized5x5(c_in, 64, 48, 64, 64, 96, proj, branch3_kernel=5))
@@ -107,6 +108,6 @@ class InceptionV3(Network):
 
 @register("inception_v3_imagenet", paper="szegedy2016rethinking", family="inception", input_size=299,
           reference="torchvision.models.inception_v3", torchvision_builder="inception_v3", tags=("chapter04", "aux"))
-def inception_v3_imagenet(num_classes: int = 1000, **options) -> InceptionV3:
+def inception_v3_imagenet(num_classes: int = 1000, *, aux_logits: bool = True, dropout: float = 0.5) -> InceptionV3:
     """Inception-v3 at 299x299 in torchvision's layout (module docstring), with its aux head."""
-    return InceptionV3(num_classes, **options)
+    return InceptionV3(num_classes, aux_logits=aux_logits, dropout=dropout)

@@ -99,25 +99,25 @@ class MobileNetV2(Network):
 
 @register("mobilenet_v1_imagenet", paper="howard2017mobilenets", family="mobilenet", input_size=224,
           reference="paper: howard2017mobilenets, Table 8 (4.2M)", reference_params=4_200_000, tags=("chapter08",))
-def mobilenet_v1_imagenet(num_classes: int = 1000, alpha: float = 1.0, **options) -> MobileNetV1:
+def mobilenet_v1_imagenet(num_classes: int = 1000, *, alpha: float = 1.0) -> MobileNetV1:
     """1.0 MobileNet-224 [howard2017mobilenets]; Table 8 gives 4.2M parameters."""
-    return MobileNetV1(num_classes, alpha, **options)
+    return MobileNetV1(num_classes, alpha)
 
 
 @register("mobilenet_v1", paper="howard2017mobilenets", family="mobilenet", tags=("chapter08",))
-def mobilenet_v1(num_classes: int = 10, alpha: float = 1.0, **options) -> MobileNetV1:
+def mobilenet_v1(num_classes: int = 10, *, alpha: float = 1.0) -> MobileNetV1:
     """MobileNet v1 for CIFAR (stride-1 stem, see module docstring)."""
-    return MobileNetV1(num_classes, alpha, cifar=True, **options)
+    return MobileNetV1(num_classes, alpha, cifar=True)
 
 
 @register("mobilenet_v2_imagenet", paper="sandler2018mobilenetv2", family="mobilenet", input_size=224,
           reference="torchvision.models.mobilenet_v2", torchvision_builder="mobilenet_v2", tags=("chapter08",))
-def mobilenet_v2_imagenet(num_classes: int = 1000, alpha: float = 1.0, **options) -> MobileNetV2:
+def mobilenet_v2_imagenet(num_classes: int = 1000, *, alpha: float = 1.0, dropout: float = 0.2) -> MobileNetV2:
     """MobileNetV2 at 224x224 [sandler2018mobilenetv2] (torchvision's layout and count)."""
-    return MobileNetV2(num_classes, alpha, **options)
+    return MobileNetV2(num_classes, alpha, dropout=dropout)
 
 
 @register("mobilenet_v2", paper="sandler2018mobilenetv2", family="mobilenet", tags=("chapter08",))
-def mobilenet_v2(num_classes: int = 10, alpha: float = 1.0, **options) -> MobileNetV2:
+def mobilenet_v2(num_classes: int = 10, *, alpha: float = 1.0, dropout: float = 0.2) -> MobileNetV2:
     """MobileNetV2 for CIFAR (stride-1 stem, see module docstring)."""
-    return MobileNetV2(num_classes, alpha, cifar=True, **options)
+    return MobileNetV2(num_classes, alpha, dropout=dropout, cifar=True)

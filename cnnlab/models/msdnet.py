@@ -26,51 +26,11 @@ import torch
 import torch.nn as nn
 
 from ..layers.conv import ConvBNAct
+from ..layers.msd import SCALE_FACTORS, MSDLayer
 from .base import Network
 from .registry import register
 
-__all__ = ["MSDNet", "MSDLayer", "SCALE_FACTORS"]
-
-SCALE_FACTORS = (1, 2, 4)  # channels per scale relative to the finest, and growth multipliers
-
-
-def _bottleneck_conv(in_channels: int, out_channels: int, stride: int) -> nn.Sequential:
-    inner = min(in_channels, 4 * out_channels)
-    return nn.Sequential(ConvBNAct(in_channels, inner, 1), ConvBNAct(inner, out_channels, 3, stride))
-
-
-class MSDLayer(nn.Module):
-    """One layer over the scales it is given, finest first, the last being the coarsest.
-
-    Input scale i has ``in_channels[i]`` channels and gains ``growth`` x its scale factor. The
-    first ``skip`` input scales give no output (nothing after this layer reads them; they still
-    feed the strided conv of the next coarser scale).
-    """
-
-    def __init__(self, in_channels: list[int], growth: int, skip: int = 0):
-        super().__init__()
-        first = len(SCALE_FACTORS) - len(in_channels)  # scale index of in_channels[0]
-        if first < 0 or not 0 <= skip < len(in_channels):
-            raise ValueError(f"a layer takes 1 to {len(SCALE_FACTORS)} scales and keeps at least one, got "
-                             f"{len(in_channels)} scales, skip={skip}")
-        keeps_finest = first == 0 and skip == 0
-        self.finest = _bottleneck_conv(in_channels[0], growth * SCALE_FACTORS[0], 1) if keeps_finest else None
-        self.down = nn.ModuleList()
-        self.same = nn.ModuleList()
-        for i in range(max(skip, 1 if keeps_finest else 0), len(in_channels)):
-            new = growth * SCALE_FACTORS[first + i]
-            self.down.append(_bottleneck_conv(in_channels[i - 1], new // 2, 2))
-            self.same.append(_bottleneck_conv(in_channels[i], new // 2, 1))
-        self.out_channels = [c + growth * f for c, f in zip(in_channels, SCALE_FACTORS[first:])][skip:]
-
-    def forward(self, xs: list[torch.Tensor]) -> list[torch.Tensor]:
-        out = []
-        if self.finest is not None:
-            out.append(torch.cat([xs[0], self.finest(xs[0])], dim=1))
-        for down, same, i in zip(self.down, self.same, range(len(xs) - len(self.same), len(xs))):
-            out.append(torch.cat([xs[i], down(xs[i - 1]), same(xs[i])], dim=1))
-        return out
-
+__all__ = ["MSDNet"]
 
 def _classifier(in_channels: int, num_classes: int) -> nn.Sequential:
     return nn.Sequential(ConvBNAct(in_channels, 128, 3, 2), ConvBNAct(128, 128, 3, 2),
@@ -124,6 +84,7 @@ class MSDNet(Network):
 
 
 @register("msdnet", paper="huang2018multiscale", family="msdnet", tags=("chapter15", "multi-exit"))
-def msdnet(num_classes: int = 10, **options) -> MSDNet:
+def msdnet(num_classes: int = 10, *, exits: int = 5, base: int = 4, step: int = 2, growth: int = 6,
+           channels: int = 16) -> MSDNet:
     """A small CIFAR MSDNet (5 exits, base 4, step 2, growth 6); returns a list of 5 logits."""
-    return MSDNet(num_classes, **options)
+    return MSDNet(num_classes, exits=exits, base=base, step=step, growth=growth, channels=channels)

@@ -83,12 +83,12 @@ class NASNet(Network):
 @register("nasnet_a_6_768", paper="zoph2018learning", family="nasnet",
           reference="paper: zoph2018learning, Table 1 (3.3M)", reference_params=3_300_000, reference_classes=10,
           tags=("chapter10", "large"))
-def nasnet_a_6_768(num_classes: int = 10, **options) -> NASNet:
+def nasnet_a_6_768(num_classes: int = 10) -> NASNet:
     """NASNet-A (6 @ 768) on CIFAR-10 [zoph2018learning] Table 1: N=6, F=32."""
-    return NASNet(6, 32, num_classes, **options)
+    return NASNet(6, 32, num_classes)
 
 
 @register("nasnet_a_small", paper="zoph2018learning", family="nasnet", tags=("chapter10",))
-def nasnet_a_small(num_classes: int = 10, **options) -> NASNet:
+def nasnet_a_small(num_classes: int = 10) -> NASNet:
     """NASNet-A (2 @ 384): N=2, F=16, small enough to train on a CPU."""
-    return NASNet(2, 16, num_classes, **options)
+    return NASNet(2, 16, num_classes)

@@ -65,6 +65,9 @@ class Neocognitron(Network):
 
 
 @register("neocognitron", paper="fukushima1980neocognitron", family="neocognitron", tags=("chapter01",))
-def neocognitron(num_classes: int = 10, **options) -> Neocognitron:
+def neocognitron(num_classes: int = 10, *, in_channels: int = 3, planes: tuple[int, ...] = (12, 24, 48),
+                 kernel_sizes: tuple[int, ...] = (5, 5, 3), selectivity: float = 1.0,
+                 input_size: int = 32) -> Neocognitron:
     """A three-stage Neocognitron for 32x32 images, trained by backprop (see the module docstring)."""
-    return Neocognitron(num_classes, **options)
+    return Neocognitron(num_classes, in_channels=in_channels, planes=planes, kernel_sizes=kernel_sizes,
+                        selectivity=selectivity, input_size=input_size)

@@ -19,23 +19,11 @@ from collections import OrderedDict
 import torch
 from torch import nn
 
+from ..layers.mlpconv import MLPConv
 from .base import Network
 from .registry import register
 
-__all__ = ["MLPConv", "NiN"]
-
-
-class MLPConv(nn.Sequential):
-    """Conv k x k -> ReLU -> 1x1 conv -> ReLU -> 1x1 conv -> ReLU (children conv, relu, cccp1, ...)."""
-
-    def __init__(self, in_channels: int, widths: tuple[int, int, int], kernel_size: int, stride: int = 1,
-                 padding: int = 0):
-        if len(widths) != 3 or min(widths) < 1:
-            raise ValueError(f"an mlpconv layer needs three positive widths (conv, 1x1, 1x1), got {widths}")
-        layers = OrderedDict(conv=nn.Conv2d(in_channels, widths[0], kernel_size, stride, padding), relu=nn.ReLU(),
-                             cccp1=nn.Conv2d(widths[0], widths[1], 1), relu1=nn.ReLU(),
-                             cccp2=nn.Conv2d(widths[1], widths[2], 1), relu2=nn.ReLU())
-        super().__init__(layers)
+__all__ = ["NiN"]
 
 
 class NiN(Network):
@@ -43,11 +31,12 @@ class NiN(Network):
 
     ``blocks`` are ``(widths, kernel, stride, padding)`` (the last block's third width is replaced
     by ``num_classes``); between block i and i+1 come ``pools[i]``
-    and, where ``dropouts[i]`` is above 0, dropout with that probability.
+    and, where ``dropouts[i]`` is above 0, dropout with that probability. ``batch_norm=True`` puts a
+    batch norm after every convolution (see :class:`cnnlab.layers.MLPConv`).
     """
 
     def __init__(self, blocks: list[tuple[tuple[int, int, int], int, int, int]], pools: list[nn.Module],
-                 dropouts: list[float], num_classes: int = 10, min_input_size: int = 8):
+                 dropouts: list[float], num_classes: int = 10, min_input_size: int = 8, batch_norm: bool = False):
         super().__init__(in_channels=3, min_input_size=min_input_size)
         if len(pools) != len(blocks) - 1 or len(dropouts) != len(blocks) - 1:
             raise ValueError(f"{len(blocks)} blocks need {len(blocks) - 1} pools and dropout rates between them")
@@ -57,7 +46,7 @@ class NiN(Network):
         for i, (widths, kernel, stride, padding) in enumerate(blocks, start=1):
             last = i == len(blocks)
             widths = (widths[0], widths[1], num_classes) if last else widths
-            layers[f"mlpconv{i}"] = MLPConv(channels, widths, kernel, stride, padding)
+            layers[f"mlpconv{i}"] = MLPConv(channels, widths, kernel, stride, padding, batch_norm)
             channels = widths[2]
             if not last:
                 layers[f"pool{i}"] = pools[i - 1]
@@ -74,19 +63,31 @@ class NiN(Network):
         return self.head(self.features(x))
 
 
+def _scaled(widths: tuple[int, int, int], width: float) -> tuple[int, int, int]:
+    if not isinstance(width, (int, float)) or width <= 0:
+        raise ValueError(f"width is a positive multiplier of every layer's channels, got {width!r}")
+    return tuple(max(1, round(n * width)) for n in widths)
+
+
 @register("nin", paper="lin2014network", family="nin", tags=("chapter03",))
-def nin(num_classes: int = 10, **options) -> NiN:
-    """The CIFAR-10 NiN of [lin2014network]: three mlpconv layers and global average pooling."""
-    blocks = [((192, 160, 96), 5, 1, 2), ((192, 192, 192), 5, 1, 2), ((192, 192, 0), 3, 1, 1)]
+def nin(num_classes: int = 10, *, dropout: float = 0.5, width: float = 1.0, batch_norm: bool = False) -> NiN:
+    """The CIFAR-10 NiN of [lin2014network]: three mlpconv layers and global average pooling.
+
+    ``dropout`` follows each of the first two mlpconv layers (0.5 in the paper), ``width`` scales
+    every layer's channels (rounded, at least 1; the last layer keeps one map per class) and
+    ``batch_norm=True`` adds a batch norm after every convolution (not in the paper).
+    """
+    blocks = [(_scaled((192, 160, 96), width), 5, 1, 2), (_scaled((192, 192, 192), width), 5, 1, 2),
+              (_scaled((192, 192, 1), width), 3, 1, 1)]
     pools = [nn.MaxPool2d(3, 2, ceil_mode=True), nn.AvgPool2d(3, 2, ceil_mode=True)]
-    dropout = options.pop("dropout", 0.5)
-    return NiN(blocks, pools, [dropout, dropout], num_classes, min_input_size=8, **options)
+    return NiN(blocks, pools, [dropout, dropout], num_classes, min_input_size=8, batch_norm=batch_norm)
 
 
 @register("nin_imagenet", paper="lin2014network", family="nin", input_size=224, tags=("chapter03",))
-def nin_imagenet(num_classes: int = 1000, **options) -> NiN:
-    """The ImageNet NiN released by the authors of [lin2014network] (module docstring)."""
+def nin_imagenet(num_classes: int = 1000, *, dropout: float = 0.5, batch_norm: bool = False) -> NiN:
+    """The ImageNet NiN released by the authors of [lin2014network] (module docstring); ``dropout``
+    precedes the last mlpconv layer."""
     blocks = [((96, 96, 96), 11, 4, 0), ((256, 256, 256), 5, 1, 2), ((384, 384, 384), 3, 1, 1),
-              ((1024, 1024, 0), 3, 1, 1)]
+              ((1024, 1024, 1), 3, 1, 1)]
     pools = [nn.MaxPool2d(3, 2, ceil_mode=True) for _ in range(3)]
-    return NiN(blocks, pools, [0.0, 0.0, options.pop("dropout", 0.5)], num_classes, min_input_size=63, **options)
+    return NiN(blocks, pools, [0.0, 0.0, dropout], num_classes, min_input_size=63, batch_norm=batch_norm)

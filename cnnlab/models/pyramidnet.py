@@ -30,7 +30,7 @@ import torch
 import torch.nn as nn
 
 from ..layers.regularizers import ShakeDrop, survival_probabilities
-from ..layers.residual import BasicBlock, Bottleneck
+from ..layers.residual import PyramidBlock, PyramidBottleneck
 from .base import Network
 from .registry import register
 
@@ -65,12 +65,12 @@ class PyramidNet(Network):
             for b in range(n):
                 index += 1
                 width = floor(16 + index * alpha / (3 * n))
-                options = dict(stride=2 if (s > 0 and b == 0) else 1, variant="pyramid", shortcut="a_pool",
-                               antialias=antialias, branch_drop=ShakeDrop(survival[index - 1]) if shakedrop else None)
+                options = dict(stride=2 if (s > 0 and b == 0) else 1, shortcut="a_pool", antialias=antialias,
+                               branch_drop=ShakeDrop(survival[index - 1]) if shakedrop else None)
                 if bottleneck:
-                    blocks.append(Bottleneck(channels, 4 * width, width=width, **options))
+                    blocks.append(PyramidBottleneck(channels, 4 * width, width=width, **options))
                 else:
-                    blocks.append(BasicBlock(channels, width, **options))
+                    blocks.append(PyramidBlock(channels, width, **options))
                 channels = 4 * width if bottleneck else width
             stages[f"stage{s + 1}"] = nn.Sequential(*blocks)
         self.stages = nn.Sequential(stages)
@@ -84,27 +84,43 @@ class PyramidNet(Network):
         return self.head(self.stages(self.stem(x)))
 
 
-def _add(name: str, depth: int, alpha: int, bottleneck: bool, shakedrop: float, source: str,
-         figure: str | None, table: str, tags: tuple[str, ...], paper_key: str = "han2017deep") -> None:
-    """Register ``name``; ``figure`` is the parameter count printed in ``table`` of ``source``."""
-    def build(num_classes: int = 10, **options) -> PyramidNet:
-        options.setdefault("shakedrop", shakedrop)
-        return PyramidNet(depth, alpha, num_classes, bottleneck=bottleneck, **options)
-
-    kind = "bottleneck" if bottleneck else "basic"
-    build.__doc__ = (f"PyramidNet-{depth}, alpha={alpha}, {kind} blocks, on CIFAR [han2017deep]"
-                     + (f", ShakeDrop with last-block drop {shakedrop} [yamada2019shakedrop]" if shakedrop else "")
-                     + (f" ({figure}M)." if figure else "."))
-    reference = dict(reference=f"paper: {source}, {table} ({figure}M)",
-                     reference_params=round(float(figure) * 1_000_000), reference_classes=10) if figure else {}
-    register(name, paper=paper_key, family="pyramidnet", tags=("chapter06",) + tags, **reference)(build)
+@register("pyramidnet110_a48", paper="han2017deep", family="pyramidnet", tags=("chapter06",),
+          reference="paper: han2017deep, Table 4 (1.7M)", reference_params=1_700_000, reference_classes=10)
+def pyramidnet110_a48(num_classes: int = 10, *, shakedrop: float = 0.0, antialias: bool = False) -> PyramidNet:
+    """PyramidNet-110, alpha=48, basic blocks, on CIFAR [han2017deep] (1.7M)."""
+    return PyramidNet(110, 48, num_classes, shakedrop=shakedrop, antialias=antialias)
 
 
-_add("pyramidnet110_a48", 110, 48, False, 0.0, "han2017deep", "1.7", "Table 4", ())
-_add("pyramidnet110_a270", 110, 270, False, 0.0, "han2017deep", None, "", ("large",))
-_add("pyramidnet272_a200", 272, 200, True, 0.0, "han2017deep", "26.0", "Table 4", ("large",))
-_add("pyramidnet20_a24", 20, 24, False, 0.0, "han2017deep", None, "", ())
-_add("pyramidnet272_a200_shakedrop", 272, 200, True, 0.5, "han2017deep", "26.0", "Table 4",
-     ("chapter12", "regularizer", "large"), paper_key="yamada2019shakedrop")
-_add("pyramidnet20_a24_shakedrop", 20, 24, False, 0.5, "han2017deep", None, "", ("chapter12", "regularizer"),
-     paper_key="yamada2019shakedrop")
+@register("pyramidnet110_a270", paper="han2017deep", family="pyramidnet", tags=("chapter06", "large"))
+def pyramidnet110_a270(num_classes: int = 10, *, shakedrop: float = 0.0, antialias: bool = False) -> PyramidNet:
+    """PyramidNet-110, alpha=270, basic blocks, on CIFAR [han2017deep] (no reference figure, module docstring)."""
+    return PyramidNet(110, 270, num_classes, shakedrop=shakedrop, antialias=antialias)
+
+
+@register("pyramidnet272_a200", paper="han2017deep", family="pyramidnet", tags=("chapter06", "large"),
+          reference="paper: han2017deep, Table 4 (26.0M)", reference_params=26_000_000, reference_classes=10)
+def pyramidnet272_a200(num_classes: int = 10, *, shakedrop: float = 0.0, antialias: bool = False) -> PyramidNet:
+    """PyramidNet-272, alpha=200, bottleneck blocks, on CIFAR [han2017deep] (26.0M)."""
+    return PyramidNet(272, 200, num_classes, bottleneck=True, shakedrop=shakedrop, antialias=antialias)
+
+
+@register("pyramidnet20_a24", paper="han2017deep", family="pyramidnet", tags=("chapter06",))
+def pyramidnet20_a24(num_classes: int = 10, *, shakedrop: float = 0.0, antialias: bool = False) -> PyramidNet:
+    """PyramidNet-20, alpha=24, basic blocks, on CIFAR [han2017deep]: a small form for quick runs."""
+    return PyramidNet(20, 24, num_classes, shakedrop=shakedrop, antialias=antialias)
+
+
+@register("pyramidnet272_a200_shakedrop", paper="yamada2019shakedrop", family="pyramidnet",
+          tags=("chapter06", "chapter12", "regularizer", "large"),
+          reference="paper: han2017deep, Table 4 (26.0M)", reference_params=26_000_000, reference_classes=10)
+def pyramidnet272_a200_shakedrop(num_classes: int = 10, *, shakedrop: float = 0.5,
+                                 antialias: bool = False) -> PyramidNet:
+    """PyramidNet-272, alpha=200, bottleneck blocks, with ShakeDrop [yamada2019shakedrop], last-block drop 0.5."""
+    return PyramidNet(272, 200, num_classes, bottleneck=True, shakedrop=shakedrop, antialias=antialias)
+
+
+@register("pyramidnet20_a24_shakedrop", paper="yamada2019shakedrop", family="pyramidnet",
+          tags=("chapter06", "chapter12", "regularizer"))
+def pyramidnet20_a24_shakedrop(num_classes: int = 10, *, shakedrop: float = 0.5, antialias: bool = False) -> PyramidNet:
+    """PyramidNet-20, alpha=24, with ShakeDrop [yamada2019shakedrop], last-block drop 0.5."""
+    return PyramidNet(20, 24, num_classes, shakedrop=shakedrop, antialias=antialias)

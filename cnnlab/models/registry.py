@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import difflib
 import inspect
-import typing
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -46,7 +45,10 @@ _REGISTRY: dict[str, ModelInfo] = {}
 def register(name: str, *, paper: str, family: str, input_size: int = 32, reference: str | None = None,
              reference_params: int | None = None, reference_classes: int = 1000,
              torchvision_builder: str | None = None, tags: tuple[str, ...] = ()):
-    """Decorator: register ``builder(num_classes=..., **options) -> nn.Module`` under ``name``."""
+    """Decorator: register ``builder(num_classes=..., *, option=default, ...) -> nn.Module`` under ``name``.
+
+    A builder is a plain function whose keyword parameters are the options ``create`` accepts.
+    """
 
     def wrap(builder):
         if name in _REGISTRY:
@@ -77,32 +79,33 @@ def info(name: str) -> ModelInfo:
 
 
 def create(name: str, num_classes: int = 10, **options) -> nn.Module:
-    """Build the registered model ``name`` with ``num_classes`` outputs."""
-    if not isinstance(num_classes, int) or num_classes < 1:
+    """Build the registered model ``name`` with ``num_classes`` outputs; ``options`` go to its builder.
+
+    Every builder declares its options as keyword parameters (``inspect.signature`` reads them): an
+    option it does not declare is refused before anything is built, naming the options it takes.
+    """
+    if not isinstance(num_classes, int) or isinstance(num_classes, bool) or num_classes < 1:
         raise ValueError(f"num_classes must be a positive integer, got {num_classes!r}")
     entry = info(name)
-    accepted = options_of(name)
-    unknown = sorted(set(options) - accepted) if accepted is not None else []
-    if unknown:
-        raise TypeError(f"model {name!r} takes no option {', '.join(map(repr, unknown))}; "
-                        f"it takes {', '.join(sorted(accepted)) or 'no options'}")
+    try:
+        inspect.signature(entry.builder).bind(num_classes=num_classes, **options)
+    except TypeError:
+        accepted = options_of(name)
+        unknown = sorted(set(options) - accepted)
+        hints = [f"{option!r} (did you mean {', '.join(near)}?)" if (near := difflib.get_close_matches(
+                     option, accepted, n=2, cutoff=0.6)) else repr(option) for option in unknown]
+        raise TypeError(f"model {name!r} takes no option {', '.join(hints)}; it takes "
+                        f"{', '.join(sorted(accepted)) or 'no options'} (see cnnlab.models.info({name!r}).builder)"
+                        ) from None
     model = entry.builder(num_classes=num_classes, **options)
     model.cnnlab_name = name
     return model
 
 
-def options_of(name: str) -> set[str] | None:
-    """The keyword options ``create(name, ...)`` accepts (builder and model class together);
-    None where the model class takes ``**kwargs`` and so cannot say."""
-    builder = info(name).builder
-    names = set()
-    for function in (builder, typing.get_type_hints(builder)["return"].__init__):
-        for parameter in inspect.signature(function).parameters.values():
-            if parameter.kind is parameter.KEYWORD_ONLY or parameter.kind is parameter.POSITIONAL_OR_KEYWORD:
-                names.add(parameter.name)
-            elif parameter.kind is parameter.VAR_KEYWORD and function is not builder:
-                return None
-    return names - {"self", "num_classes"}
+def options_of(name: str) -> set[str]:
+    """The keyword options ``create(name, ...)`` accepts: the builder's parameters but ``num_classes``."""
+    parameters = inspect.signature(info(name).builder).parameters.values()
+    return {p.name for p in parameters if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)} - {"num_classes"}
 
 
 def list_models(family: str | None = None, input_size: int | None = None, tag: str | None = None) -> list[str]:

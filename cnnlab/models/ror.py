@@ -34,20 +34,21 @@ def _projection(in_channels: int, out_channels: int, stride: int) -> nn.Module:
 class RoR(Network):
     """RoR-3 over the CIFAR ResNet-``depth`` (``k=1``) or over WRN-``depth``-``k``.
 
-    ``options`` go to the backbone builder (e.g. ``drop_prob`` for stochastic depth, which the
-    paper combines with RoR); ``dropblock`` is refused, since it would follow the stage's last block.
+    ``drop_prob`` is stochastic depth in the backbone (the paper combines it with RoR), ``dropout``
+    the WRN blocks' dropout (``k > 1`` only). DropBlock is not offered: it would follow the stage's
+    last block, inside which the stage shortcuts join.
     """
 
-    def __init__(self, depth: int, k: int = 1, num_classes: int = 10, **options):
+    def __init__(self, depth: int, k: int = 1, num_classes: int = 10, drop_prob: float = 0.0, dropout: float = 0.0):
         super().__init__(in_channels=3, min_input_size=4)
-        if options.get("dropblock"):
-            raise ValueError("RoR does not take dropblock: the stage shortcuts join inside the last block")
         if not isinstance(k, int) or k < 1:
             raise ValueError(f"the widening factor k must be a positive integer, got {k!r}")
         if k == 1:
-            backbone = cifar_resnet(depth, num_classes, **options)
+            if dropout:
+                raise ValueError("dropout between the convolutions belongs to the WRN blocks (k > 1)")
+            backbone = cifar_resnet(depth, num_classes, drop_prob=drop_prob)
         else:
-            backbone = wide_resnet(depth, k, num_classes, **options)
+            backbone = wide_resnet(depth, k, num_classes, dropout=dropout, drop_prob=drop_prob)
         self.stem, self.stages, self.head = backbone.stem, backbone.stages, backbone.head
         widths = [16 * k, 32 * k, 64 * k]
         self.stage_shortcuts = nn.ModuleList(_projection(c_in, c_out, 1 if s == 0 else 2)
@@ -69,18 +70,18 @@ class RoR(Network):
 
 
 @register("ror3_resnet20", paper="zhang2017residual", family="ror", tags=("chapter06",))
-def ror3_resnet20(num_classes: int = 10, **options) -> RoR:
+def ror3_resnet20(num_classes: int = 10, *, drop_prob: float = 0.0) -> RoR:
     """RoR-3 over ResNet-20: a small form for quick runs."""
-    return RoR(20, 1, num_classes, **options)
+    return RoR(20, 1, num_classes, drop_prob=drop_prob)
 
 
 @register("ror3_resnet110", paper="zhang2017residual", family="ror", tags=("chapter06",))
-def ror3_resnet110(num_classes: int = 10, **options) -> RoR:
+def ror3_resnet110(num_classes: int = 10, *, drop_prob: float = 0.0) -> RoR:
     """RoR-3-110 [zhang2017residual]: RoR-3 over the CIFAR ResNet-110 of [he2016deep]."""
-    return RoR(110, 1, num_classes, **options)
+    return RoR(110, 1, num_classes, drop_prob=drop_prob)
 
 
 @register("ror3_wrn58_4", paper="zhang2017residual", family="ror", tags=("chapter06", "large"))
-def ror3_wrn58_4(num_classes: int = 10, **options) -> RoR:
+def ror3_wrn58_4(num_classes: int = 10, *, drop_prob: float = 0.0, dropout: float = 0.0) -> RoR:
     """RoR-3-WRN58-4 [zhang2017residual]: RoR-3 over WRN-58-4."""
-    return RoR(58, 4, num_classes, **options)
+    return RoR(58, 4, num_classes, drop_prob=drop_prob, dropout=dropout)

@@ -99,14 +99,14 @@ class ShakeShakeNet(Network):
 @register("shake_shake26_2x32d", paper="gastaldi2017shake", family="shake_shake",
           reference="paper: gastaldi2017shake, Table 1 (2.9M)", reference_params=2_900_000, reference_classes=10,
           tags=("chapter12", "regularizer"))
-def shake_shake26_2x32d(num_classes: int = 10, **options) -> ShakeShakeNet:
+def shake_shake26_2x32d(num_classes: int = 10) -> ShakeShakeNet:
     """Shake-Shake 26 2x32d on CIFAR [gastaldi2017shake] (2.9M)."""
-    return ShakeShakeNet(26, 32, num_classes, **options)
+    return ShakeShakeNet(26, 32, num_classes)
 
 
 @register("shake_shake26_2x96d", paper="gastaldi2017shake", family="shake_shake",
           reference="paper: gastaldi2017shake, Table 1 (26.2M)", reference_params=26_200_000, reference_classes=10,
           tags=("chapter12", "regularizer", "large"))
-def shake_shake26_2x96d(num_classes: int = 10, **options) -> ShakeShakeNet:
+def shake_shake26_2x96d(num_classes: int = 10) -> ShakeShakeNet:
     """Shake-Shake 26 2x96d on CIFAR [gastaldi2017shake] (26.2M), the paper's best CIFAR-10 model."""
-    return ShakeShakeNet(26, 96, num_classes, **options)
+    return ShakeShakeNet(26, 96, num_classes)

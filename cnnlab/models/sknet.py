@@ -60,13 +60,12 @@ class SKNet(Network):
 
 @register("skresnet50_imagenet", paper="li2019selective", family="sknet", input_size=224,
           reference="paper: li2019selective, Table 1 (27.5M)", reference_params=27_500_000, tags=("chapter09",))
-def skresnet50_imagenet(num_classes: int = 1000, **options) -> SKNet:
+def skresnet50_imagenet(num_classes: int = 1000) -> SKNet:
     """SKNet-50 [li2019selective] Table 1 (M=2, G=32, r=16, L=32)."""
-    return SKNet([3, 4, 6, 3], [128, 256, 512, 1024], num_classes, imagenet_stem=True, **options)
+    return SKNet([3, 4, 6, 3], [128, 256, 512, 1024], num_classes, imagenet_stem=True)
 
 
 @register("sknet", paper="li2019selective", family="sknet", tags=("chapter09",))
-def sknet(num_classes: int = 10, **options) -> SKNet:
-    """A small SKNet for CIFAR (see module docstring)."""
-    options.setdefault("groups", 8)
-    return SKNet([2, 2, 2], [32, 64, 128], num_classes, stem_channels=32, **options)
+def sknet(num_classes: int = 10, *, groups: int = 8) -> SKNet:
+    """A small SKNet for CIFAR (see module docstring); ``groups`` of the SK branches' 3x3 convs."""
+    return SKNet([2, 2, 2], [32, 64, 128], num_classes, stem_channels=32, groups=groups)

@@ -76,23 +76,105 @@ class VGG(Network):
         return self.classifier(self.avgpool(self.features(x)))
 
 
-def _add_vgg(depth: int, batch_norm: bool) -> None:
-    name = f"vgg{depth}" + ("_bn" if batch_norm else "")
-    paper_name = f"VGG-{depth}" + (" with batch norm" if batch_norm else "")
-
-    def build(num_classes: int = 1000, **options) -> VGG:
-        return VGG(depth, num_classes, batch_norm=batch_norm, head="imagenet", **options)
-
-    def build_cifar(num_classes: int = 10, **options) -> VGG:
-        return VGG(depth, num_classes, batch_norm=batch_norm, head="cifar", **options)
-
-    build.__doc__ = f"{paper_name} at 224x224, torchvision's layout."
-    build_cifar.__doc__ = f"{paper_name} on 32x32: same convolutions, one linear layer (module docstring)."
-    register(f"{name}_imagenet", paper="simonyan2015very", family="vgg", input_size=224,
-             reference=f"torchvision.models.{name}", torchvision_builder=name, tags=("chapter03",))(build)
-    register(name, paper="simonyan2015very", family="vgg", tags=("chapter03",))(build_cifar)
+@register("vgg11_imagenet", paper="simonyan2015very", family="vgg", input_size=224,
+          reference="torchvision.models.vgg11", torchvision_builder="vgg11", tags=("chapter03",))
+def vgg11_imagenet(num_classes: int = 1000, *, width: float = 1.0, dropout: float = 0.5) -> VGG:
+    """VGG-11 at 224x224, torchvision's layout."""
+    return VGG(11, num_classes, batch_norm=False, head="imagenet", width=width, dropout=dropout)
 
 
-for _depth in VGG_CONFIGS:
-    for _bn in (False, True):
-        _add_vgg(_depth, _bn)
+@register("vgg11", paper="simonyan2015very", family="vgg", tags=("chapter03",))
+def vgg11(num_classes: int = 10, *, width: float = 1.0, dropout: float = 0.5) -> VGG:
+    """VGG-11 on 32x32: same convolutions, one linear layer (module docstring)."""
+    return VGG(11, num_classes, batch_norm=False, head="cifar", width=width, dropout=dropout)
+
+
+@register("vgg11_bn_imagenet", paper="simonyan2015very", family="vgg", input_size=224,
+          reference="torchvision.models.vgg11_bn", torchvision_builder="vgg11_bn", tags=("chapter03",))
+def vgg11_bn_imagenet(num_classes: int = 1000, *, width: float = 1.0, dropout: float = 0.5) -> VGG:
+    """VGG-11 with batch norm at 224x224, torchvision's layout."""
+    return VGG(11, num_classes, batch_norm=True, head="imagenet", width=width, dropout=dropout)
+
+
+@register("vgg11_bn", paper="simonyan2015very", family="vgg", tags=("chapter03",))
+def vgg11_bn(num_classes: int = 10, *, width: float = 1.0, dropout: float = 0.5) -> VGG:
+    """VGG-11 with batch norm on 32x32: same convolutions, one linear layer (module docstring)."""
+    return VGG(11, num_classes, batch_norm=True, head="cifar", width=width, dropout=dropout)
+
+
+@register("vgg13_imagenet", paper="simonyan2015very", family="vgg", input_size=224,
+          reference="torchvision.models.vgg13", torchvision_builder="vgg13", tags=("chapter03",))
+def vgg13_imagenet(num_classes: int = 1000, *, width: float = 1.0, dropout: float = 0.5) -> VGG:
+    """VGG-13 at 224x224, torchvision's layout."""
+    return VGG(13, num_classes, batch_norm=False, head="imagenet", width=width, dropout=dropout)
+
+
+@register("vgg13", paper="simonyan2015very", family="vgg", tags=("chapter03",))
+def vgg13(num_classes: int = 10, *, width: float = 1.0, dropout: float = 0.5) -> VGG:
+    """VGG-13 on 32x32: same convolutions, one linear layer (module docstring)."""
+    return VGG(13, num_classes, batch_norm=False, head="cifar", width=width, dropout=dropout)
+
+
+@register("vgg13_bn_imagenet", paper="simonyan2015very", family="vgg", input_size=224,
+          reference="torchvision.models.vgg13_bn", torchvision_builder="vgg13_bn", tags=("chapter03",))
+def vgg13_bn_imagenet(num_classes: int = 1000, *, width: float = 1.0, dropout: float = 0.5) -> VGG:
+    """VGG-13 with batch norm at 224x224, torchvision's layout."""
+    return VGG(13, num_classes, batch_norm=True, head="imagenet", width=width, dropout=dropout)
+
+
+@register("vgg13_bn", paper="simonyan2015very", family="vgg", tags=("chapter03",))
+def vgg13_bn(num_classes: int = 10, *, width: float = 1.0, dropout: float = 0.5) -> VGG:
+    """VGG-13 with batch norm on 32x32: same convolutions, one linear layer (module docstring)."""
+    return VGG(13, num_classes, batch_norm=True, head="cifar", width=width, dropout=dropout)
+
+
+@register("vgg16_imagenet", paper="simonyan2015very", family="vgg", input_size=224,
+          reference="torchvision.models.vgg16", torchvision_builder="vgg16", tags=("chapter03",))
+def vgg16_imagenet(num_classes: int = 1000, *, width: float = 1.0, dropout: float = 0.5) -> VGG:
+    """VGG-16 at 224x224, torchvision's layout."""
+    return VGG(16, num_classes, batch_norm=False, head="imagenet", width=width, dropout=dropout)
+
+
+@register("vgg16", paper="simonyan2015very", family="vgg", tags=("chapter03",))
+def vgg16(num_classes: int = 10, *, width: float = 1.0, dropout: float = 0.5) -> VGG:
+    """VGG-16 on 32x32: same convolutions, one linear layer (module docstring)."""
+    return VGG(16, num_classes, batch_norm=False, head="cifar", width=width, dropout=dropout)
+
+
+@register("vgg16_bn_imagenet", paper="simonyan2015very", family="vgg", input_size=224,
+          reference="torchvision.models.vgg16_bn", torchvision_builder="vgg16_bn", tags=("chapter03",))
+def vgg16_bn_imagenet(num_classes: int = 1000, *, width: float = 1.0, dropout: float = 0.5) -> VGG:
+    """VGG-16 with batch norm at 224x224, torchvision's layout."""
+    return VGG(16, num_classes, batch_norm=True, head="imagenet", width=width, dropout=dropout)
+
+
+@register("vgg16_bn", paper="simonyan2015very", family="vgg", tags=("chapter03",))
+def vgg16_bn(num_classes: int = 10, *, width: float = 1.0, dropout: float = 0.5) -> VGG:
+    """VGG-16 with batch norm on 32x32: same convolutions, one linear layer (module docstring)."""
+    return VGG(16, num_classes, batch_norm=True, head="cifar", width=width, dropout=dropout)
+
+
+@register("vgg19_imagenet", paper="simonyan2015very", family="vgg", input_size=224,
+          reference="torchvision.models.vgg19", torchvision_builder="vgg19", tags=("chapter03",))
+def vgg19_imagenet(num_classes: int = 1000, *, width: float = 1.0, dropout: float = 0.5) -> VGG:
+    """VGG-19 at 224x224, torchvision's layout."""
+    return VGG(19, num_classes, batch_norm=False, head="imagenet", width=width, dropout=dropout)
+
+
+@register("vgg19", paper="simonyan2015very", family="vgg", tags=("chapter03",))
+def vgg19(num_classes: int = 10, *, width: float = 1.0, dropout: float = 0.5) -> VGG:
+    """VGG-19 on 32x32: same convolutions, one linear layer (module docstring)."""
+    return VGG(19, num_classes, batch_norm=False, head="cifar", width=width, dropout=dropout)
+
+
+@register("vgg19_bn_imagenet", paper="simonyan2015very", family="vgg", input_size=224,
+          reference="torchvision.models.vgg19_bn", torchvision_builder="vgg19_bn", tags=("chapter03",))
+def vgg19_bn_imagenet(num_classes: int = 1000, *, width: float = 1.0, dropout: float = 0.5) -> VGG:
+    """VGG-19 with batch norm at 224x224, torchvision's layout."""
+    return VGG(19, num_classes, batch_norm=True, head="imagenet", width=width, dropout=dropout)
+
+
+@register("vgg19_bn", paper="simonyan2015very", family="vgg", tags=("chapter03",))
+def vgg19_bn(num_classes: int = 10, *, width: float = 1.0, dropout: float = 0.5) -> VGG:
+    """VGG-19 with batch norm on 32x32: same convolutions, one linear layer (module docstring)."""
+    return VGG(19, num_classes, batch_norm=True, head="cifar", width=width, dropout=dropout)

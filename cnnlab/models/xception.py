@@ -94,12 +94,12 @@ class Xception(Network):
 @register("xception_imagenet", paper="chollet2017xception", family="xception", input_size=299,
           reference="paper: chollet2017xception, Table 3 (22.855952M)", reference_params=22_855_952,
           tags=("chapter08",))
-def xception_imagenet(num_classes: int = 1000, **options) -> Xception:
+def xception_imagenet(num_classes: int = 1000, *, width: float = 1.0, middle_blocks: int = 8) -> Xception:
     """Xception at 299x299 [chollet2017xception]; Table 3 prints 22,855,952 parameters."""
-    return Xception(num_classes, **options)
+    return Xception(num_classes, width=width, middle_blocks=middle_blocks)
 
 
 @register("xception", paper="chollet2017xception", family="xception", tags=("chapter08",))
-def xception(num_classes: int = 10, width: float = 0.25, middle_blocks: int = 4, **options) -> Xception:
+def xception(num_classes: int = 10, *, width: float = 0.25, middle_blocks: int = 4) -> Xception:
     """Xception for CIFAR: stride-1 stem, widths x0.25, 4 middle blocks (see module docstring)."""
-    return Xception(num_classes, width=width, middle_blocks=middle_blocks, cifar_stem=True, **options)
+    return Xception(num_classes, width=width, middle_blocks=middle_blocks, cifar_stem=True)

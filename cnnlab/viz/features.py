@@ -6,7 +6,7 @@ import matplotlib.pyplot as plt
 import torch
 
 from .images import show_images
-from .receptive_field import image_for_display
+from .images import image_for_display
 
 __all__ = ["plot_confusion", "plot_misclassified", "plot_activation_maximization"]
 

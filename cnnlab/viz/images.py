@@ -9,11 +9,29 @@ import torch
 import torch.nn.functional as F
 from matplotlib import cbook
 
-from .receptive_field import image_for_display
 
-__all__ = ["sample_photos", "sample_images", "show_images", "plot_filters", "plot_feature_maps"]
+__all__ = ["image_for_display", "sample_photos", "sample_images", "show_images", "plot_filters", "plot_feature_maps"]
 
 PHOTOS = {"grace_hopper.jpg": "Grace Hopper", "Minduka_Present_Blue_Pack.png": "gift box"}
+
+
+def image_for_display(image) -> np.ndarray:
+    """An image tensor ``(C, H, W)`` or ``(1, C, H, W)`` (any range) as an ``(H, W, C)`` array in [0, 1]."""
+    if isinstance(image, torch.Tensor):
+        image = image.detach().cpu().float()
+        if image.dim() == 4 and image.shape[0] == 1:
+            image = image[0]
+        if image.dim() != 3:
+            raise ValueError(f"image must be shaped (C, H, W) or (1, C, H, W), got {tuple(image.shape)}")
+        image = image.permute(1, 2, 0).numpy()
+    image = np.asarray(image, dtype=np.float64)
+    if image.ndim == 2:
+        image = image[..., None]
+    if image.ndim != 3:
+        raise ValueError(f"image must have 2 or 3 dimensions, got shape {image.shape}")
+    low, high = image.min(), image.max()
+    image = (image - low) / (high - low) if high > low else np.zeros_like(image)
+    return image[..., 0] if image.shape[-1] == 1 else image
 
 
 def sample_photos(size: int | None = 32) -> torch.Tensor | list[torch.Tensor]:

@@ -7,7 +7,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from .receptive_field import image_for_display
+from .images import image_for_display
 
 __all__ = ["plot_regularizer_masks", "plot_mixed_samples", "plot_branch_mix", "plot_survival",
            "plot_penultimate_projection", "plot_logit_gaps", "plot_unitwise_ratios"]

@@ -1,11 +1,10 @@
 """Interactive explorers (ipywidgets) around cnnlab's figures; each renders statically too."""
-import importlib
-import pkgutil
+from .base import Explorer, figure_png
+from .compare import compare_explorer
+from .filters import filter_explorer
+from .receptive_field import receptive_field_explorer
+from .regularization import REGULARIZERS, regularizer_explorer
+from .shift import shift_explorer
 
-__all__: list[str] = []
-
-for _mod in pkgutil.iter_modules(__path__):
-    _m = importlib.import_module(f"{__name__}.{_mod.name}")
-    for _name in getattr(_m, "__all__", ()):
-        globals()[_name] = getattr(_m, _name)
-        __all__.append(_name)
+__all__ = ["Explorer", "figure_png", "compare_explorer", "filter_explorer", "receptive_field_explorer",
+           "REGULARIZERS", "regularizer_explorer", "shift_explorer"]
