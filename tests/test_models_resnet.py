@@ -339,7 +339,7 @@ def test_pyramidnet_invalid_options_raise(build, message):
 
 
 def test_shake_shake_block_mixes_two_branches_and_averages_them_in_eval():
-    from cnnlab.models.shake_shake import ShakeShakeBlock
+    from cnnlab.layers.shake_shake import ShakeShakeBlock
     torch.manual_seed(0)
     block = ShakeShakeBlock(8, 8)
     assert kinds_of(block.branch_a) == kinds_of(block.branch_b) == ["ReLU", "Conv2d", "BatchNorm2d", "ReLU",
@@ -357,7 +357,7 @@ def kinds_of(sequence):
 
 
 def test_shake_shake_shortcut_halves_see_shifted_pixels():
-    from cnnlab.models.shake_shake import ShiftedPoolShortcut
+    from cnnlab.layers.shake_shake import ShiftedPoolShortcut
     shortcut = ShiftedPoolShortcut(1, 2, stride=2).eval()
     nn.init.ones_(shortcut.conv_a.weight), nn.init.ones_(shortcut.conv_b.weight)
     x = torch.arange(16.0).view(1, 1, 4, 4)

@@ -20,7 +20,7 @@ from .mbconv import MBConv, make_divisible
 from .mlpconv import MLPConv
 from .msd import SCALE_FACTORS, MSDLayer
 from .nas_ops import SEARCH_SPACE, FactorizedReduce, Genotype, NASCell, ReLUConvBN, SeparableStack
-from .neocognitron import CCell, SCell, gaussian_window
+from .neocognitron import CCell, OnOffSplit, SCell, gaussian_window
 from .nf import NFBasicBlock, NFBottleneck
 from .regularizers import DropBlock2d, ShakeDrop, ShakeShake, Swapout, drop_probabilities, survival_probabilities
 from .residual import (SHORTCUTS, BasicBlock, Bottleneck, PreActBlock, PreActBottleneck, PyramidBlock,
@@ -28,7 +28,9 @@ from .residual import (SHORTCUTS, BasicBlock, Bottleneck, PreActBlock, PreActBot
 from .scaled_ws import ACTIVATION_GAMMA, ScaledActivation, ScaledStdConv2d
 from .se import SqueezeExcite, attention_weights
 from .separable import DepthwiseSeparableConv, separable_cost, standard_conv_cost
+from .shake_shake import ShakeShakeBlock, ShiftedPoolShortcut
 from .sk import SelectiveKernel, SKBottleneck
+from .xception import XceptionBlock
 
 __all__ = [
     "BlurPool", "MaxBlurPool", "binomial_filter", "BigLittleStage", "ConvBNAct", "DenseBlock", "DenseLayer",
@@ -36,10 +38,10 @@ __all__ = [
     "InceptionAux", "InceptionExpanded", "InceptionFactorized5x5", "InceptionModule", "InceptionV3Aux",
     "LENET5_C3_TABLE", "EuclideanRBF", "PartialConv", "ScaledTanh", "TrainableSubsampling", "rbf_codes", "PaperLRN",
     "MBConv", "make_divisible", "MLPConv", "SCALE_FACTORS", "MSDLayer", "SEARCH_SPACE", "FactorizedReduce",
-    "Genotype", "NASCell", "ReLUConvBN", "SeparableStack", "CCell", "SCell", "gaussian_window", "NFBasicBlock",
+    "Genotype", "NASCell", "ReLUConvBN", "SeparableStack", "CCell", "OnOffSplit", "SCell", "gaussian_window", "NFBasicBlock",
     "NFBottleneck", "DropBlock2d", "ShakeDrop", "ShakeShake", "Swapout", "drop_probabilities",
     "survival_probabilities", "SHORTCUTS", "BasicBlock", "Bottleneck", "PreActBlock", "PreActBottleneck",
     "PyramidBlock", "PyramidBottleneck", "ResidualBlock", "WideBlock", "ZeroPadShortcut", "make_shortcut",
     "ACTIVATION_GAMMA", "ScaledActivation", "ScaledStdConv2d", "SqueezeExcite", "attention_weights",
-    "DepthwiseSeparableConv", "separable_cost", "standard_conv_cost", "SelectiveKernel", "SKBottleneck",
+    "DepthwiseSeparableConv", "separable_cost", "standard_conv_cost", "ShakeShakeBlock", "ShiftedPoolShortcut", "SelectiveKernel", "SKBottleneck", "XceptionBlock",
 ]

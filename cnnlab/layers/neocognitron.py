@@ -1,4 +1,4 @@
-"""The two cell types of the Neocognitron [fukushima1980neocognitron]: S-cells and C-cells.
+"""The parts of the Neocognitron [fukushima1980neocognitron]: the on/off input split, S-cells and C-cells.
 
 An S-cell (simple cell) extracts a feature: it sums its inputs through NON-NEGATIVE excitatory
 weights ``a`` and is divided by an inhibitory V-cell, the weighted root-mean-square ``v`` of the same
@@ -22,7 +22,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["SCell", "CCell", "gaussian_window"]
+__all__ = ["OnOffSplit", "SCell", "CCell", "gaussian_window"]
+
+
+class OnOffSplit(nn.Module):
+    """U0: each input channel becomes two non-negative planes, relu(x) and relu(-x)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([F.relu(x), F.relu(-x)], dim=1)
 
 
 def gaussian_window(size: int, sigma: float | None = None) -> torch.Tensor:

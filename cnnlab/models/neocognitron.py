@@ -18,21 +18,13 @@ from __future__ import annotations
 from collections import OrderedDict
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from ..layers.neocognitron import CCell, SCell
+from ..layers.neocognitron import CCell, OnOffSplit, SCell
 from .base import Network
 from .registry import register
 
-__all__ = ["Neocognitron", "OnOffSplit"]
-
-
-class OnOffSplit(nn.Module):
-    """U0: each input channel becomes two non-negative planes, relu(x) and relu(-x)."""
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.cat([F.relu(x), F.relu(-x)], dim=1)
+__all__ = ["Neocognitron"]
 
 
 class Neocognitron(Network):
