@@ -5,6 +5,7 @@ import pytest
 matplotlib.use("Agg")
 
 from cnnlab import ilsvrc  # noqa: E402
+from cnnlab.viz import plot_timeline  # noqa: E402
 
 
 
@@ -42,7 +43,7 @@ def test_table_has_a_row_per_result_and_the_human():
 
 
 def test_plot_timeline_highlights_the_year():
-    fig = ilsvrc.plot_timeline(highlight=2015)
+    fig = plot_timeline(highlight=2015)
     ax = fig.axes[0]
     assert len(ax.patches) == len(ilsvrc.RESULTS)
     orange = matplotlib.colors.to_rgba("tab:orange")
@@ -54,4 +55,4 @@ def test_plot_timeline_highlights_the_year():
 
 def test_plot_timeline_rejects_unknown_year():
     with pytest.raises(ValueError, match="highlight"):
-        ilsvrc.plot_timeline(highlight=1999)
+        plot_timeline(highlight=1999)

@@ -13,6 +13,7 @@ from .regularization import (plot_branch_mix, plot_logit_gaps, plot_mixed_sample
                              plot_regularizer_masks, plot_survival, plot_unitwise_ratios)
 from .shift import plot_equivariance, plot_shift_consistency
 from .signal import plot_signal_propagation
+from .timeline import plot_timeline
 
 __all__ = [
     "pareto_front", "plot_tradeoff", "results_table", "plot_summary", "plot_activation_maximization",
@@ -20,5 +21,5 @@ __all__ = [
     "plot_feature_maps", "plot_filters", "sample_images", "sample_photos", "show_images", "plot_erf",
     "plot_receptive_field", "plot_rf_growth", "plot_branch_mix", "plot_logit_gaps", "plot_mixed_samples",
     "plot_penultimate_projection", "plot_regularizer_masks", "plot_survival", "plot_unitwise_ratios",
-    "plot_equivariance", "plot_shift_consistency", "plot_signal_propagation",
+    "plot_equivariance", "plot_shift_consistency", "plot_signal_propagation", "plot_timeline",
 ]
