@@ -186,6 +186,7 @@ def test_freshness_is_per_notebook(tmp_path):
     assert "no record of the cnnlab modules" in tools.stale_reason(_stamped(tmp_path, version=version,
                                                                             source_hash="0" * 64))
     assert tools.stale_reason(_stamped(tmp_path, version=version, modules=mine)) is None  # other files may change
+    assert tools.stale_reason(_stamped(tmp_path, version=version, modules={})) is None  # imports no cnnlab module
     changed = {**mine, "cnnlab/profiles.py": "0" * 64}
     assert tools.stale_reason(_stamped(tmp_path, version=version, modules=changed)) == (
         "changed since it ran: cnnlab/profiles.py")

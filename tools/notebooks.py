@@ -155,7 +155,7 @@ def stale_reason(path: Path) -> str | None:
     if recorded.get("version") != cnnlab_version():
         return f"made with cnnlab {recorded.get('version')}, code is {cnnlab_version()}"
     modules = recorded.get("modules")
-    if not modules:
+    if modules is None:  # {} is a record too: a notebook that imports no cnnlab module
         return "no record of the cnnlab modules it loaded (executed by an older tools/notebooks.py)"
     changed = [f for f, digest in modules.items() if file_hash(f) != digest]
     if changed:
