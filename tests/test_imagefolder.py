@@ -288,3 +288,38 @@ def test_auto_tries_torchvision_cache_then_folder_then_download_then_standin(tmp
     source, order = auto()
     assert order == ["torchvision cache", "download"] and source.startswith("stand-in")
     assert "OFFLINE STAND-IN" in capsys.readouterr().out
+
+
+# --- `make data`: the offline workplace's archive ----------------------------------------------------------
+
+@pytest.mark.skipif(shutil.which("make") is None or shutil.which("sha256sum") is None, reason="needs make and sha256sum")
+def test_make_data_unpacks_a_checked_archive_once_and_only_when_it_exists(tmp_path):
+    import hashlib
+    import subprocess
+    import tarfile
+    from pathlib import Path
+
+    repository = Path(__file__).resolve().parents[1]  # where the Makefile is
+    write_image_folder(tmp_path / "content", per_class=(1, 1))
+    archive = tmp_path / "cifar10-jpeg.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        for split in ("train", "test"):
+            tar.add(tmp_path / "content" / split, arcname=split)
+    digest = hashlib.sha256(archive.read_bytes()).hexdigest()
+
+    def make(data_dir, archive_path, sha256):
+        return subprocess.run(["make", "-s", "-C", str(repository), "data", f"CNNLAB_DATA={data_dir}",
+                               f"CIFAR10_ARCHIVE={archive_path}", f"CIFAR10_SHA256={sha256}"],
+                              capture_output=True, text=True)
+
+    missing = make(tmp_path / "a", tmp_path / "no-such.tar.gz", digest)
+    assert missing.returncode == 0 and not (tmp_path / "a").exists()  # nothing changes without the archive
+    wrong = make(tmp_path / "b", archive, "0" * 64)
+    assert wrong.returncode != 0 and "does not have the sha256" in wrong.stdout
+    assert not (tmp_path / "b" / "cifar10-jpeg").exists()
+    right = make(tmp_path / "c", archive, digest)
+    assert right.returncode == 0 and "Unpacked" in right.stdout
+    data = cdata.load("cifar10", root=tmp_path / "c", train_size=5, val_size=5, test_size=10)  # found by auto
+    assert data.source == "CIFAR-10 (PNG copy, image folder cifar10-jpeg)"
+    again = make(tmp_path / "c", archive, digest)
+    assert again.returncode == 0 and again.stdout == ""  # once
