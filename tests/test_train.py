@@ -353,3 +353,123 @@ def test_resume_with_device_loaders_repeats_the_straight_run(tmp_path):
     fit(resumed, data, 2, batch_size=16, checkpoint=ckpt, resume=True, **QUIET)
     for key, value in straight.state_dict().items():
         torch.testing.assert_close(resumed.state_dict()[key], value, atol=1e-6, rtol=0)
+
+
+# --- the per-step hook, the recipe, the validation split (issue 12 item 3; validation split) ----
+
+def test_on_step_records_every_step_and_can_stop_like_ctrl_c(tmp_path, capsys):
+    data, loaders = tiny_data()
+    steps = len(loaders["train_loader"])
+    seen = []
+    history = fit(tiny_cnn(), data, 2, schedule="constant", lr=0.05, on_step=seen.append, **loaders, **QUIET)
+    assert [s.step for s in seen] == list(range(1, 2 * steps + 1)) and seen[-1].epoch == 2
+    assert all(s.lr == pytest.approx(0.05) and math.isfinite(s.loss) for s in seen)
+    errors = [(s.outputs.argmax(1) != s.labels).float().mean().item() for s in seen]  # chapter 02's training error
+    assert all(0 <= e <= 1 for e in errors) and len(history.rows) == 2
+    epoch_1 = sum(s.loss * len(s.labels) for s in seen[:steps]) / len(data.train.labels)
+    assert epoch_1 == pytest.approx(history.rows[0]["train_loss"], rel=1e-5)  # the losses fit averaged
+
+    ckpt = tmp_path / "run.pt"
+    stopped = fit(tiny_cnn(), data, 2, checkpoint=ckpt, on_step=lambda s: s.step == steps + 2, **loaders, **QUIET)
+    assert "interrupted" in capsys.readouterr().out
+    assert len(stopped.rows) == 1 and stopped.meta["interrupted"] and "on_step" in stopped.meta["stopped"]
+    assert load_checkpoint(ckpt, tiny_cnn())["epoch"] == 1
+
+
+def test_meta_options_and_checkpoint_settings_come_from_one_recipe(tmp_path):
+    from cnnlab.train import Recipe, read_checkpoint
+
+    data, loaders = tiny_data()
+    ckpt = tmp_path / "run.pt"
+    history = fit(tiny_cnn(), data, 1, optimizer="adamw", checkpoint=ckpt, **loaders, **QUIET)
+    options = history.meta["options"]
+    assert options == read_checkpoint(ckpt)["settings"]
+    assert options["lr"] == 1e-3 and options["steps_per_epoch"] == len(loaders["train_loader"])
+    assert set(Recipe.__dataclass_fields__) <= set(options)
+
+
+def uint8_split(n, classes, g):
+    return SimpleNamespace(images=torch.randint(0, 256, (n, 3, 8, 8), dtype=torch.uint8, generator=g),
+                           labels=torch.arange(n) % classes)
+
+
+def test_validation_split_chooses_epochs_and_test_is_evaluated_once(monkeypatch):
+    import cnnlab.train.loop as loop
+
+    g = torch.Generator().manual_seed(0)
+    data = SimpleNamespace(train=uint8_split(48, 4, g), val=uint8_split(16, 4, g), test=uint8_split(24, 4, g),
+                           num_classes=4, name="hand-made", source="hand-made uint8", mean=(0.5,) * 3, std=(0.25,) * 3)
+    evaluated = []
+
+    def spy(model, loader, *args, **kwargs):
+        evaluated.append(len(loader.labels))
+        return evaluate(model, loader, *args, **kwargs)
+
+    monkeypatch.setattr(loop, "evaluate", spy)
+    history = fit(tiny_cnn(), data, 3, batch_size=16, **QUIET)
+    assert evaluated == [16, 16, 16, 24]  # validation every epoch, test once at the end
+    assert all("val_acc" in row and "test_acc" not in row for row in history.rows)
+    best = max(history.rows, key=lambda row: row["val_acc"])
+    assert history.best_epoch() == best
+    summary = history.summary()
+    assert f"test acc {history.test['accuracy']:.2%}" in summary
+    assert f"val acc best {best['val_acc']:.2%} at epoch {best['epoch']}" in summary
+    with pytest.raises(KeyError, match="validation split"):
+        history.column("test_acc")
+    assert len(compare([history]).axes[0].lines) == 1 and compare([history]).axes[0].get_ylabel() == "val_acc"
+
+
+def test_without_validation_split_no_best_epoch_is_chosen_on_test():
+    data, loaders = tiny_data()
+    history = fit(tiny_cnn(), data, 2, **loaders, **QUIET)
+    assert history.best_epoch() is None
+    assert history.test == dict(accuracy=history.rows[-1]["test_acc"], loss=history.rows[-1]["test_loss"], epoch=2)
+    assert "no validation split: no best epoch chosen" in history.summary()
+    assert "best" not in history.summary().split("|")[0]
+
+
+# --- one place for each idea (issue 12 item 4) --------------------------------------------------
+
+def test_bench_times_fits_own_step(monkeypatch):
+    pytest.importorskip("cnnlab.data")
+    import cnnlab.train.step as step_module
+    from cnnlab import bench
+
+    calls = []
+    real_call = step_module.TrainStep.__call__
+    monkeypatch.setattr(step_module.TrainStep, "__call__", lambda self, x, y: calls.append(1) or real_call(self, x, y))
+    bench.benchmark({"tiny": lambda: tiny_cnn(classes=10)}, batch_size=4, steps=2, warmup=1, device="cpu", rounds=1)
+    assert len(calls) == 3  # the warm-up step and the timed steps are TrainStep's
+
+
+def test_mixup_comes_from_one_builder():
+    from cnnlab.analysis.regularization import mixed_samples
+    from cnnlab.data.mix import mix_batch
+
+    images, labels = torch.rand(4, 3, 8, 8), torch.tensor([0, 1, 2, 3])
+    torch.manual_seed(5)
+    expected = mix_batch(images, labels, 4, "cutmix", alpha=0.7)
+    mixed = mixed_samples(images, labels, 4, "cutmix", alpha=0.7, seed=5)
+    assert torch.equal(mixed[0], expected[0]) and torch.equal(mixed[1], expected[1])
+
+
+def test_the_cutout_figure_is_the_loaders_cutout():
+    from cnnlab.analysis.regularization import regularizer_masks
+    from cnnlab.data import DeviceLoader
+
+    blank = SimpleNamespace(images=torch.zeros(64, 1, 16, 16, dtype=torch.uint8), labels=torch.zeros(64))
+    loader = DeviceLoader(blank, 64, "cpu", crop=0, flip=False, cutout=7, mean=(0.0,), std=(1.0,), seed=3)
+    trained = loader.augment(torch.ones(64, 1, 16, 16))[:, 0]
+    shown = regularizer_masks(torch.rand(64, 3, 16, 16), block_size=7, seed=3)["cutout"]
+    assert torch.equal(shown, trained)
+    assert (shown == 0).sum((1, 2)).min() < 49  # some squares leave the image, as in training
+
+
+def test_unitwise_ratios_use_agcs_norm():
+    from cnnlab.analysis.regularization import unitwise_ratios
+    from cnnlab.train import unitwise_norm
+
+    conv = nn.Conv2d(2, 3, 3)
+    conv(torch.randn(1, 2, 5, 5)).sum().backward()
+    expected = (unitwise_norm(conv.weight.grad) / unitwise_norm(conv.weight.detach()).clamp_min(1e-3)).flatten()
+    torch.testing.assert_close(unitwise_ratios(conv)["weight"], expected)

@@ -6,13 +6,17 @@ from __future__ import annotations
 
 import math
 from contextlib import contextmanager
+from types import SimpleNamespace
 
 import torch
 import torch.nn as nn
 from torchvision.ops import drop_block2d, stochastic_depth
 from torchvision.transforms import v2
 
+from ..data.loader import DeviceLoader
+from ..data.mix import MIX_MODES, mix_batch
 from ..layers.regularizers import ShakeDrop, ShakeShake, Swapout
+from ..train.agc import unitwise_norm
 from .features import as_model_input, check_images
 
 __all__ = ["regularizer_masks", "unitwise_ratios", "mixed_samples", "shake_shake_mix", "residual_branch_mix",
@@ -34,8 +38,9 @@ def regularizer_masks(images: torch.Tensor, p: float = 0.25, block_size: int = 7
     """Keep-masks ``(N, H, W)`` (1 kept, 0 dropped) of four regularizers at drop probability ``p``:
     ``dropout`` (independent pixels) [srivastava2014dropout], ``dropblock`` (squares of an odd
     ``block_size``, torchvision's ``drop_block2d``) [ghiasi2018dropblock], ``cutout`` (one ``block_size``
-    square per image) [devries2017improved] and ``random_erasing`` (torchvision ``v2.RandomErasing``, one
-    rectangle of area share ``p``) [zhong2020random]."""
+    square per image, centred anywhere, so it may leave the image as in the paper's code: made by the
+    training loader's own :meth:`cnnlab.data.DeviceLoader.augment`) [devries2017improved] and
+    ``random_erasing`` (torchvision ``v2.RandomErasing``, one rectangle of area share ``p``) [zhong2020random]."""
     images = check_images(images)
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"p must lie in [0, 1], got {p!r}")
@@ -48,25 +53,30 @@ def regularizer_masks(images: torch.Tensor, p: float = 0.25, block_size: int = 7
         ones = torch.ones(n, 1, h, w)
         dropout = (torch.rand(n, h, w) >= p).float()
         dropblock = (drop_block2d(ones, p, block_size, inplace=False, training=True) > 0).float()[:, 0]
-        cutout = torch.ones(n, h, w)
-        for i in range(n):
-            top = int(torch.randint(0, h - block_size + 1, ()))
-            left = int(torch.randint(0, w - block_size + 1, ()))
-            cutout[i, top:top + block_size, left:left + block_size] = 0
+        cutout = _loader_cutout(n, h, w, block_size, seed)
         erase = v2.RandomErasing(p=1.0, scale=(p, p), value=0)
         erased = torch.stack([erase(ones[i])[0] for i in range(n)]) if p > 0 else torch.ones(n, h, w)
     return {"dropout": dropout, "dropblock": dropblock, "cutout": cutout, "random_erasing": erased}
 
 
+def _loader_cutout(n: int, h: int, w: int, size: int, seed: int) -> torch.Tensor:
+    """Keep-masks ``(n, h, w)`` of the Cutout that training applies: the loader's own ``augment`` on ones."""
+    blank = SimpleNamespace(images=torch.zeros(n, 1, h, w, dtype=torch.uint8), labels=torch.zeros(n, dtype=torch.long))
+    loader = DeviceLoader(blank, n, "cpu", train=True, crop=0, flip=False, cutout=size, mean=(0.0,), std=(1.0,),
+                          seed=seed)
+    return loader.augment(torch.ones(n, 1, h, w))[:, 0]
+
+
 def unitwise_ratios(model: nn.Module) -> dict[str, torch.Tensor]:
-    """``||G_i|| / ||W_i||`` per output unit ``i`` of every weight with a gradient, the quantity AGC clips
-    [brock2021high] (unit = row of a linear weight, output filter of a conv). Call after ``backward()``."""
+    """``||G_i|| / max(||W_i||, 1e-3)`` per output unit ``i`` of every weight with a gradient, the quantity
+    AGC clips [brock2021high] (unit = row of a linear weight, output filter of a conv; the norm is
+    :func:`cnnlab.train.agc.unitwise_norm`, AGC's own). Call after ``backward()``."""
     ratios = {}
     for name, param in model.named_parameters():
         if param.grad is None or param.dim() < 2:
             continue
-        weight_norm = param.detach().flatten(1).norm(dim=1)
-        grad_norm = param.grad.detach().flatten(1).norm(dim=1)
+        weight_norm = unitwise_norm(param.detach()).flatten()
+        grad_norm = unitwise_norm(param.grad.detach()).flatten()
         ratios[name] = grad_norm / weight_norm.clamp_min(1e-3)
     if not ratios:
         raise ValueError("no weight has a gradient; run loss.backward() first")
@@ -75,15 +85,15 @@ def unitwise_ratios(model: nn.Module) -> dict[str, torch.Tensor]:
 
 def mixed_samples(images: torch.Tensor, labels: torch.Tensor, num_classes: int, method: str = "mixup",
                   alpha: float = 1.0, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
-    """A batch mixed by torchvision's ``v2.MixUp`` [zhang2018mixup] or ``v2.CutMix`` [yun2019cutmix] (each
-    image with its neighbour in the batch, weight λ ~ Beta(``alpha``, ``alpha``)) and the soft labels
-    ``(N, num_classes)`` that go with it (each row sums to 1)."""
+    """A batch mixed as ``fit(mix=method)`` mixes it (:func:`cnnlab.data.mix_batch`: torchvision's
+    ``v2.MixUp`` [zhang2018mixup] or ``v2.CutMix`` [yun2019cutmix], each image with its neighbour in the
+    batch, weight λ ~ Beta(``alpha``, ``alpha``)) and the soft labels ``(N, num_classes)`` that go with it
+    (each row sums to 1)."""
     images = check_images(images)
-    mixers = {"mixup": v2.MixUp, "cutmix": v2.CutMix}
-    if method not in mixers:
-        raise ValueError(f"method must be one of {', '.join(mixers)}, got {method!r}")
+    if method not in MIX_MODES:
+        raise ValueError(f"method must be one of {', '.join(MIX_MODES)}, got {method!r}")
     with _seeded(seed):
-        return mixers[method](alpha=alpha, num_classes=num_classes)(images, labels)
+        return mix_batch(images, labels, num_classes, method, alpha)
 
 
 def shake_shake_mix(a: torch.Tensor, b: torch.Tensor, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:

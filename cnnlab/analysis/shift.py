@@ -19,10 +19,18 @@ __all__ = ["shift_images", "consistency", "equivariance_error"]
 _MODES = ("circular", "crop")
 
 
-def _check_images(images) -> torch.Tensor:
-    if not isinstance(images, torch.Tensor) or images.dim() != 4 or not images.is_floating_point():
-        shape = tuple(images.shape) if isinstance(images, torch.Tensor) else type(images).__name__
-        raise ValueError(f"images must be a float tensor shaped (N, C, H, W), got {shape}")
+def _check_images(images, model: nn.Module | None = None) -> torch.Tensor:
+    """A float batch ``(N, C, H, W)`` with at least one image, in the dtype of ``model``'s weights."""
+    if not isinstance(images, torch.Tensor):
+        raise TypeError(f"images must be a float torch tensor shaped (N, C, H, W), got {type(images).__name__}")
+    if images.dim() != 4 or not images.is_floating_point():
+        raise ValueError(f"images must be a float tensor shaped (N, C, H, W), got {tuple(images.shape)} {images.dtype}")
+    if len(images) == 0:
+        raise ValueError("images is an empty batch (0 images); give at least one image")
+    weight = next(model.parameters(), None) if model is not None else None
+    if weight is not None and images.dtype != weight.dtype:
+        raise TypeError(f"images are {images.dtype} but the model's weights are {weight.dtype}; "
+                        f"pass images.to({weight.dtype})")
     return images
 
 
@@ -54,7 +62,7 @@ def consistency(model: nn.Module, images: torch.Tensor, max_shift: int = 8, n_pa
     For each image and each of ``n_pairs`` pairs, two offsets ``(dy, dx)`` are drawn uniformly from
     ``0..max_shift``; the result is the share of pairs whose predictions agree (1.0: fully consistent).
     """
-    images = _check_images(images)
+    images = _check_images(images, model)
     _check_shift(images, max_shift, mode)
     if n_pairs < 1:
         raise ValueError(f"n_pairs must be at least 1, got {n_pairs}")
@@ -97,7 +105,7 @@ def equivariance_error(model: nn.Module, images: torch.Tensor, layer: str, shift
     shift of the map, so some error is expected even from a perfectly equivariant network. Returns
     ``{"shifts": [...], "errors": [...], "stride": stride}``.
     """
-    images = _check_images(images)
+    images = _check_images(images, model)
     shifts = list(shifts)
     for t in shifts:
         _check_shift(images, t, mode)

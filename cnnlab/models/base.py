@@ -30,6 +30,9 @@ def _check_input(module: Network, args) -> None:
         shape = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
         raise ValueError(f"{type(module).__name__} expects a batch of images shaped (N, {module.in_channels}, H, W), "
                          f"got {shape}")
+    if not x.is_floating_point():
+        raise TypeError(f"{type(module).__name__} expects float images, got {x.dtype}; convert uint8 images with "
+                        "cnnlab.data.normalize(images, data.mean, data.std) (or use cnnlab.data.DeviceLoader)")
     _, c, h, w = x.shape
     want = module.input_size
     if c != module.in_channels:

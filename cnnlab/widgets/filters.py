@@ -6,7 +6,7 @@ import matplotlib.pyplot as plt
 import torch
 import torch.nn as nn
 
-from ..analysis.features import check_images, feature_maps
+from ..analysis.features import check_images, feature_maps, input_channels
 from ..viz.receptive_field import image_for_display
 from .base import Explorer
 
@@ -16,7 +16,7 @@ __all__ = ["filter_explorer"]
 def filter_explorer(model: nn.Module, images: torch.Tensor) -> Explorer:
     """Dropdown of the conv layers of ``model``, slider of the output channel; the figure shows the first
     image, the filter (mean over its input channels) and the channel's feature map on that image."""
-    image = check_images(images)[:1]
+    image = check_images(images, input_channels(model))[:1]
     convs = {name: m for name, m in model.named_modules() if isinstance(m, nn.Conv2d)}
     if not convs:
         raise ValueError(f"{type(model).__name__} has no nn.Conv2d layer")
@@ -28,7 +28,8 @@ def filter_explorer(model: nn.Module, images: torch.Tensor) -> Explorer:
         channel = min(channel, convs[layer].out_channels - 1)
         fmap = feature_maps(model, image, [layer])[layer][0, channel]
         fig, axes = plt.subplots(1, 3, figsize=(9, 3))
-        axes[0].imshow(image_for_display(image[0]))
+        shown = image_for_display(image[0])
+        axes[0].imshow(shown[..., 0] if shown.shape[-1] == 1 else shown, cmap="gray")  # grey-scale: one channel
         axes[0].set_title("image", fontsize=9)
         axes[1].imshow(convs[layer].weight[channel].detach().mean(0).cpu().numpy(), cmap="gray", interpolation="nearest")
         axes[1].set_title(f"{layer} filter {channel} (mean over inputs)", fontsize=9)

@@ -26,6 +26,8 @@ def regularizer_explorer(images: torch.Tensor, labels: torch.Tensor | None = Non
     take each image as the identity ``x`` and the next one as the branch ``F(x)`` (Shake-Shake: as its two
     branches). ``labels`` (default: each image its own class) name the soft labels of mixup and CutMix."""
     images = check_images(images)
+    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+        raise ValueError(f"count (images shown) must be an integer >= 1, got {count!r}")
     if len(images) < 2:
         raise ValueError(f"give at least 2 images (mixing needs pairs), got {len(images)}")
     labels = torch.arange(len(images)) if labels is None else torch.as_tensor(labels)

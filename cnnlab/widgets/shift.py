@@ -6,6 +6,7 @@ import matplotlib.pyplot as plt
 import torch
 import torch.nn as nn
 
+from ..analysis.features import input_channels
 from ..analysis.shift import _features, shift_images
 from ..viz.receptive_field import image_for_display
 from .base import Explorer
@@ -17,13 +18,25 @@ def shift_explorer(model: nn.Module, image: torch.Tensor, layers: list[str], max
                    mode: str = "circular", classes: list[str] | None = None) -> Explorer:
     """Sliders for the shift ``(dy, dx)`` and a dropdown of ``layers``; the figure shows the shifted image,
     the mean over channels of the layer's feature map and the top-3 class probabilities."""
-    if not isinstance(image, torch.Tensor) or image.dim() != 3:
-        raise ValueError(f"image must be a tensor shaped (C, H, W), got "
-                         f"{tuple(image.shape) if isinstance(image, torch.Tensor) else type(image).__name__}")
-    if not layers:
-        raise ValueError("give at least one layer name whose feature map to show")
+    channels = input_channels(model)
+    if not isinstance(image, torch.Tensor):
+        raise TypeError(f"image must be a torch tensor shaped ({channels}, H, W), got {type(image).__name__}")
+    if image.dim() != 3 or image.shape[0] != channels:
+        hint = "; it looks channels-last (H, W, C): use image.permute(2, 0, 1)" if (
+            image.dim() == 3 and image.shape[-1] == channels) else ""
+        raise ValueError(f"image must be a tensor shaped ({channels}, H, W), got {tuple(image.shape)}{hint}")
+    if not layers or isinstance(layers, str):
+        raise ValueError(f"layers must be a non-empty list of layer names whose feature maps to show, got {layers!r}")
+    if isinstance(max_shift, bool) or not isinstance(max_shift, int) or max_shift < 0:
+        raise ValueError(f"max_shift must be an integer >= 0 (pixels), got {max_shift!r}")
     batch = image[None].float()
     shift_images(batch, max_shift, max_shift, mode)  # checks max_shift and mode before any control is built
+    if classes is not None:
+        with torch.no_grad():
+            outputs = model.eval()(batch).shape[1]
+        if len(classes) < outputs:
+            raise ValueError(f"classes has {len(classes)} names but the model has {outputs} outputs; "
+                             f"give one name per class (e.g. data.classes)")
     for name in layers:
         _features(model, batch, name)  # unknown names fail here, listing the real ones
     dy = widgets.IntSlider(value=0, min=-max_shift, max=max_shift, description="shift y")
