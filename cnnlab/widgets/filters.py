@@ -7,7 +7,7 @@ import torch
 import torch.nn as nn
 
 from ..analysis.features import check_images, feature_maps, input_channels
-from ..viz.receptive_field import image_for_display
+from ..viz.images import image_for_display
 from .base import Explorer
 
 __all__ = ["filter_explorer"]

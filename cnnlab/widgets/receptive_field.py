@@ -5,7 +5,8 @@ import ipywidgets as widgets
 import torch.nn as nn
 
 from ..analysis.receptive_field import receptive_field, receptive_field_table
-from ..viz.receptive_field import image_for_display, plot_receptive_field
+from ..viz.images import image_for_display
+from ..viz.receptive_field import plot_receptive_field
 from .base import Explorer
 
 __all__ = ["receptive_field_explorer"]

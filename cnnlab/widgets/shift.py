@@ -8,7 +8,7 @@ import torch.nn as nn
 
 from ..analysis.features import input_channels
 from ..analysis.shift import _features, shift_images
-from ..viz.receptive_field import image_for_display
+from ..viz.images import image_for_display
 from .base import Explorer
 
 __all__ = ["shift_explorer"]
