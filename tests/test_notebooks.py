@@ -20,6 +20,7 @@ CHAPTERS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 BOOK_NOTEBOOKS = sorted((ROOT / "book").glob("*.ipynb"))
 ALL_NOTEBOOKS = CHAPTERS + BOOK_NOTEBOOKS
 MACHINE_PATH = re.compile(r"(?<![\w./-])/(work|tmp|root|home)(/|\b)")
+QUICK_BUDGET_S = 300  # every chapter's quick run, on a 2-core machine
 YEAR = re.compile(r"\b(19[5-9]\d|20[0-4]\d)\b")
 
 
@@ -111,6 +112,10 @@ def test_stamp_names_version_and_profile(notebook):
     assert stamp["version"] == cnnlab.__version__, f"{path.name} was made with cnnlab {stamp['version']}"
     assert stamp["profile"] in PROFILES
     assert stamp["device"] and re.fullmatch(r"\d{4}-\d\d-\d\d", stamp["executed"])
+    assert {"seconds", "data", "modules"} <= set(stamp), (
+        f"{path.name} was stamped by an older tools/notebooks.py: execute it with `python tools/notebooks.py run`")
+    if stamp["profile"] == "quick":  # the budget (issue 10): the whole book re-executes in about an hour
+        assert stamp["seconds"] <= QUICK_BUDGET_S, f"{path.name}: its quick run took {stamp['seconds']:.0f} s"
 
 
 def test_chapter_opens_with_its_ilsvrc_year(chapter):
