@@ -417,6 +417,8 @@ def test_validation_split_chooses_epochs_and_test_is_evaluated_once(monkeypatch)
     with pytest.raises(KeyError, match="validation split"):
         history.column("test_acc")
     assert len(compare([history]).axes[0].lines) == 1 and compare([history]).axes[0].get_ylabel() == "val_acc"
+    labels = [line.get_label() for line in history.plot().axes[1].lines]
+    assert labels == ["train", "validation", "test (once, at the end)"]
 
 
 def test_without_validation_split_no_best_epoch_is_chosen_on_test():
