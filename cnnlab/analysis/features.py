@@ -86,8 +86,9 @@ def _total_variation(x: torch.Tensor) -> torch.Tensor:
 def activation_maximization(model: nn.Module, layer: str, channel: int, size: int = 32, steps: int = 64,
                             lr: float = 0.05, jitter: int = 2, tv_weight: float = 0.1,
                             seed: int = 0) -> tuple[torch.Tensor, list[float]]:
-    """An input ``(C, size, size)`` (``C``: the model's input channels) that excites ``channel`` of ``layer``, by gradient ascent from noise
-    [erhan2009visualizing]; random jitter and a total-variation penalty keep it smooth [olah2017feature].
+    """An input ``(C, size, size)`` (``C``: the model's input channels) that excites ``channel`` of
+    ``layer``, by gradient ascent from noise [erhan2009visualizing]; random jitter and a total-variation
+    penalty keep it smooth [olah2017feature].
 
     Returns the image and the mean activation of the channel after each step (on the unjittered image).
     The model's own ``.grad`` fields are left untouched.

@@ -112,7 +112,8 @@ def fit(model: nn.Module, data, epochs: int, *, batch_size: int = 128, optimizer
     generators = _generators(train_loader)
     settings = {**recipe.as_dict(), "amp": str(step.amp_dtype).replace("torch.", "") if step.use_amp else False,
                 "channels_last": step.memory_format == torch.channels_last,
-                "teacher": architecture_of(teacher) if teacher is not None else None, "steps_per_epoch": steps_per_epoch}
+                "teacher": architecture_of(teacher) if teacher is not None else None,
+                "steps_per_epoch": steps_per_epoch}
 
     history = History(meta=_meta(model, data, device, name, settings))
     start_epoch = 0

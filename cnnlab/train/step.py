@@ -20,7 +20,7 @@ __all__ = ["TrainStep", "NonFiniteLoss", "amp_setting", "memory_format"]
 
 
 class NonFiniteLoss(ArithmeticError):
-    """The loss of a batch is NaN or infinite; the step stopped before it touched the weights."""
+    """The loss of a batch is NaN or infinite; the step stopped before it changed the weights."""
 
     def __init__(self, loss: float):
         super().__init__(f"loss is {loss}")
@@ -46,7 +46,7 @@ class TrainStep:
 
     ``num_classes`` is needed by ``recipe.mix``; ``teacher`` turns on distillation [hinton2015distilling];
     ``loss_fn(outputs, targets)`` replaces :func:`~cnnlab.train.losses.classification_loss`. A NaN or
-    infinite loss raises :class:`NonFiniteLoss` before ``backward``, so the weights stay the last good ones.
+    infinite loss raises :class:`NonFiniteLoss` before the optimizer step, so the weights stay the last good ones.
     """
 
     def __init__(self, model: nn.Module, recipe: Recipe, steps_per_epoch: int, device, num_classes: int | None = None,
@@ -94,10 +94,11 @@ class TrainStep:
                                          r.distill_weight, r.label_smoothing)
             else:
                 loss = self.loss_fn(outputs, targets)
-        if not torch.isfinite(loss):
-            raise NonFiniteLoss(loss.item())
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(loss).backward()
+        if not torch.isfinite(loss):  # read while the GPU runs the backward pass queued above
+            self.optimizer.zero_grad(set_to_none=True)
+            raise NonFiniteLoss(loss.item())
         if self.clipped is not None:
             self.scaler.unscale_(self.optimizer)  # clip the true gradients, not the loss-scaled ones
             adaptive_clip_grad(self.clipped, self.recipe.agc)
