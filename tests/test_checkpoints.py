@@ -192,7 +192,7 @@ def test_ctrl_c_during_a_save_reports_what_the_file_holds(tmp_path, monkeypatch,
 def test_temporary_files_of_a_killed_save_are_removed(tmp_path):
     ckpt = tmp_path / "run.pt"
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
-    stale = tmp_path / f"run.pt.{int(dead.stdout)}.tmp"
+    stale = tmp_path / f"run.pt.{int(dead.stdout)}.140245.tmp"
     stale.write_bytes(b"half a checkpoint")
     save_checkpoint(ckpt, tiny_cnn(), epoch=1)
     assert not stale.exists() and load_checkpoint(ckpt, tiny_cnn())["epoch"] == 1

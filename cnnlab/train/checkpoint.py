@@ -1,6 +1,6 @@
 """Atomic checkpoints: a crash while saving never destroys the previous checkpoint.
 
-The file is written to a temporary file in the same folder (``<name>.<pid>.tmp``) and moved over the
+The file is written to a temporary file in the same folder (``<name>.<pid>.<thread>.tmp``) and moved over the
 old one with ``os.replace`` (atomic on POSIX and Windows); temporary files left by a save that was killed
 are removed by the next save. It holds only tensors and plain containers, so
 ``torch.load(..., weights_only=True)`` reads it safely. Random-generator states are stored too, so a
@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import pickle
 import random
+import threading
 import zipfile
 from pathlib import Path
 
@@ -78,16 +79,16 @@ def check_checkpoint_path(path) -> Path:
 
 
 def _temporary(path: Path) -> Path:
-    """This process's temporary file for ``path``: concurrent writers never share one."""
-    return path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    """This thread's temporary file for ``path`` (``<name>.<pid>.<thread>.tmp``): writers never share one."""
+    return path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
 
 
 def _remove_stale_temporaries(path: Path) -> None:
-    """Delete ``<name>.<pid>.tmp`` files of ``path`` whose writing process no longer runs (a killed save)."""
+    """Delete ``<name>.<pid>.<thread>.tmp`` files of ``path`` whose process no longer runs (a killed save)."""
     if os.name != "posix":  # no harmless liveness test elsewhere; the files are then left for the user
         return
     for tmp in path.parent.glob(f"{path.name}.*.tmp"):
-        pid = tmp.name[len(path.name) + 1:-len(".tmp")]
+        pid = tmp.name[len(path.name) + 1:].split(".")[0]
         if not pid.isdigit() or int(pid) == os.getpid():
             continue
         try:

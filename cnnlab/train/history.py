@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import tempfile
 from pathlib import Path
 
 __all__ = ["History", "compare", "ROW_FIELDS", "TRAIN_FIELDS", "HELD_OUT_FIELDS"]
@@ -106,13 +107,13 @@ class History:
         """Write strict JSON (NaN/inf as null) atomically: a temp file in the same folder, then ``os.replace``."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
         try:
-            with open(tmp, "w") as f:
+            with os.fdopen(fd, "w") as f:
                 json.dump(_json_safe(self.to_dict()), f, indent=1, allow_nan=False)
             os.replace(tmp, path)
         except BaseException:
-            tmp.unlink(missing_ok=True)
+            Path(tmp).unlink(missing_ok=True)
             raise
         return path
 
