@@ -134,7 +134,6 @@ def fit(model: nn.Module, data, epochs: int, *, batch_size: int = 128, optimizer
     curves = LiveCurves(live)
     held_out, split = (val_loader, "val") if val_loader is not None else (test_loader, "test")
     autocast_dtype = step.amp_dtype if step.use_amp else None
-    stop_reason, nonfinite = None, False
 
     try:
         for epoch in range(start_epoch + 1, recipe.epochs + 1):
@@ -143,12 +142,7 @@ def fit(model: nn.Module, data, epochs: int, *, batch_size: int = 128, optimizer
             batches = tqdm(train_loader, desc=f"epoch {epoch}/{recipe.epochs}", disable=not progress, leave=False)
             for batch, (x, y) in enumerate(batches, 1):
                 lr_used = step.lr
-                try:
-                    loss, outputs = step(x, y)
-                except NonFiniteLoss as err:
-                    stop_reason, nonfinite = f"loss {err.loss} at epoch {epoch}, step {batch}", True
-                    _report_nonfinite(err.loss, epoch, batch, steps_per_epoch, lr_used, checkpoint, history)
-                    raise KeyboardInterrupt from None
+                loss, outputs = step(x, y)  # NonFiniteLoss when the loss is NaN or infinite
                 seen += len(y)
                 loss_sum += loss.float() * len(y)
                 logits = main_output(outputs).detach()
@@ -157,8 +151,8 @@ def fit(model: nn.Module, data, epochs: int, *, batch_size: int = 128, optimizer
                     info = StepInfo(epoch, batch, (epoch - 1) * steps_per_epoch + batch, loss.item(), lr_used,
                                     logits, y)
                     if on_step(info) is True:
-                        stop_reason = f"stopped by on_step at epoch {epoch}, step {batch}"
-                        raise KeyboardInterrupt
+                        history.meta["stopped"] = f"stopped by on_step at epoch {epoch}, step {batch}"
+                        raise KeyboardInterrupt  # as Ctrl-C would
             if device.type == "cuda":
                 torch.cuda.synchronize(device)
             seconds = time.perf_counter() - started
@@ -170,12 +164,14 @@ def fit(model: nn.Module, data, epochs: int, *, batch_size: int = 128, optimizer
             if checkpoint is not None:
                 save_checkpoint(checkpoint, model, step.optimizer, step.scheduler, step.scaler, epoch, history,
                                 step.ema, generators, settings)
+    except NonFiniteLoss as err:
+        history.meta["stopped"] = f"loss {err.loss} at epoch {epoch}, step {batch}"
+        _report_nonfinite(err.loss, epoch, batch, steps_per_epoch, lr_used, checkpoint, history)
     except KeyboardInterrupt:
-        history.meta.update(interrupted=not nonfinite, stopped=stop_reason)
-        if not nonfinite:
-            done = len(history.rows)
-            print(f"interrupted: returning the History of {done} finished epoch{'' if done == 1 else 's'}"
-                  f"{_checkpoint_holds(checkpoint)}")
+        history.meta["interrupted"] = True
+        done = len(history.rows)
+        print(f"interrupted: returning the History of {done} finished epoch{'' if done == 1 else 's'}"
+              f"{_checkpoint_holds(checkpoint)}")
     if history.rows:
         history.test = _final_test(history, step, test_loader, split, device, autocast_dtype)
     return history
