@@ -91,7 +91,8 @@ def test_registry_entry_is_complete(name, bib_keys):
 def test_unknown_name_suggests_the_nearest_and_unknown_option_lists_the_accepted():
     with pytest.raises(KeyError, match=r"did you mean resnet20\b"):
         create("resnet_20")
-    with pytest.raises(TypeError, match=r"takes no option 'drop_porb' \(did you mean drop_prob\?\); it takes .*\bdropblock\b"):
+    with pytest.raises(TypeError,
+                       match=r"takes no option 'drop_porb' \(did you mean drop_prob\?\); it takes .*\bdropblock\b"):
         create("resnet20", drop_porb=0.1)
     with pytest.raises(ValueError, match="num_classes must be a positive integer"):
         create("resnet20", num_classes=0)
@@ -186,3 +187,9 @@ def test_every_model_module_is_a_listed_family():
     import cnnlab.models as models
     files = {p.stem for p in Path(models.__file__).parent.glob("*.py")} - {"__init__", "registry", "base"}
     assert set(models.FAMILIES) == files
+
+
+def test_register_refuses_tags_given_as_one_string():
+    from cnnlab.models.registry import register
+    with pytest.raises(TypeError, match="tuple of strings"):
+        register("not_a_model", paper="he2016deep", family="resnet", tags=("chapter05"))  # a string, not a tuple

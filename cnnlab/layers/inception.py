@@ -48,10 +48,12 @@ class InceptionModule(nn.Module):
         if five_kernel not in (3, 5):
             raise ValueError(f"five_kernel must be 5 (the paper) or 3 (torchvision's GoogLeNet), got {five_kernel}")
         self.branch1 = ConvBNAct(in_channels, c1, 1, norm=norm, eps=eps)
-        self.branch2 = nn.Sequential(ConvBNAct(in_channels, c3_reduce, 1, norm=norm, eps=eps), ConvBNAct(c3_reduce, c3, 3, norm=norm, eps=eps))
+        self.branch2 = nn.Sequential(ConvBNAct(in_channels, c3_reduce, 1, norm=norm, eps=eps),
+                                     ConvBNAct(c3_reduce, c3, 3, norm=norm, eps=eps))
         self.branch3 = nn.Sequential(ConvBNAct(in_channels, c5_reduce, 1, norm=norm, eps=eps),
                                      ConvBNAct(c5_reduce, c5, five_kernel, norm=norm, eps=eps))
-        self.branch4 = nn.Sequential(nn.MaxPool2d(3, 1, 1, ceil_mode=True), ConvBNAct(in_channels, pool_proj, 1, norm=norm, eps=eps))
+        self.branch4 = nn.Sequential(nn.MaxPool2d(3, 1, 1, ceil_mode=True),
+                                     ConvBNAct(in_channels, pool_proj, 1, norm=norm, eps=eps))
         self.out_channels = c1 + c3 + c5 + pool_proj
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -74,8 +76,10 @@ class InceptionFactorized5x5(nn.Module):
         self.branch3 = nn.Sequential(ConvBNAct(in_channels, c3_reduce, 1, norm=norm, eps=eps),
                                      ConvBNAct(c3_reduce, c3, branch3_kernel, norm=norm, eps=eps))
         self.branch33 = nn.Sequential(ConvBNAct(in_channels, c33_reduce, 1, norm=norm, eps=eps),
-                                      ConvBNAct(c33_reduce, c33, 3, norm=norm, eps=eps), ConvBNAct(c33, c33, 3, norm=norm, eps=eps))
-        self.branch_pool = nn.Sequential(nn.AvgPool2d(3, 1, 1), ConvBNAct(in_channels, pool_proj, 1, norm=norm, eps=eps))
+                                      ConvBNAct(c33_reduce, c33, 3, norm=norm,
+                                                eps=eps), ConvBNAct(c33, c33, 3, norm=norm, eps=eps))
+        self.branch_pool = nn.Sequential(nn.AvgPool2d(3, 1, 1),
+                                         ConvBNAct(in_channels, pool_proj, 1, norm=norm, eps=eps))
         self.out_channels = c1 + c3 + c33 + pool_proj
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -94,13 +98,15 @@ class InceptionAsymmetric(nn.Module):
             raise ValueError(f"n must be an odd integer >= 3 (the n x n kernel factorized), got {n!r}")
         self.branch1 = ConvBNAct(in_channels, c1, 1, norm=norm, eps=eps)
         self.branch_n = nn.Sequential(ConvBNAct(in_channels, cn_reduce, 1, norm=norm, eps=eps),
-                                      ConvBNAct(cn_reduce, cn_reduce, (1, n), norm=norm, eps=eps), ConvBNAct(cn_reduce, cn, (n, 1), norm=norm, eps=eps))
+                                      ConvBNAct(cn_reduce, cn_reduce, (1, n), norm=norm,
+                                                eps=eps), ConvBNAct(cn_reduce, cn, (n, 1), norm=norm, eps=eps))
         self.branch_nn = nn.Sequential(ConvBNAct(in_channels, cnn_reduce, 1, norm=norm, eps=eps),
                                        ConvBNAct(cnn_reduce, cnn_reduce, (n, 1), norm=norm, eps=eps),
                                        ConvBNAct(cnn_reduce, cnn_reduce, (1, n), norm=norm, eps=eps),
                                        ConvBNAct(cnn_reduce, cnn_reduce, (n, 1), norm=norm, eps=eps),
                                        ConvBNAct(cnn_reduce, cnn, (1, n), norm=norm, eps=eps))
-        self.branch_pool = nn.Sequential(nn.AvgPool2d(3, 1, 1), ConvBNAct(in_channels, pool_proj, 1, norm=norm, eps=eps))
+        self.branch_pool = nn.Sequential(nn.AvgPool2d(3, 1, 1),
+                                         ConvBNAct(in_channels, pool_proj, 1, norm=norm, eps=eps))
         self.out_channels = c1 + cn + cnn + pool_proj
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -123,7 +129,8 @@ class InceptionExpanded(nn.Module):
                                              ConvBNAct(c33_reduce, c33, 3, norm=norm, eps=eps))
         self.branch33_1x3 = ConvBNAct(c33, c33, (1, 3), norm=norm, eps=eps)
         self.branch33_3x1 = ConvBNAct(c33, c33, (3, 1), norm=norm, eps=eps)
-        self.branch_pool = nn.Sequential(nn.AvgPool2d(3, 1, 1), ConvBNAct(in_channels, pool_proj, 1, norm=norm, eps=eps))
+        self.branch_pool = nn.Sequential(nn.AvgPool2d(3, 1, 1),
+                                         ConvBNAct(in_channels, pool_proj, 1, norm=norm, eps=eps))
         self.out_channels = c1 + 2 * c3 + 2 * c33 + pool_proj
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -77,7 +77,8 @@ class AssembleResNet(Network):
                                        ConvBNAct(width // alpha, width, 1, act=None))
                 stages[f"stage{s + 1}"] = nn.Sequential(first, BigLittleStage(big, little))
             else:
-                stages[f"stage{s + 1}"] = nn.Sequential(first, *[self._block(width, width, 1) for _ in range(depth - 1)])
+                stages[f"stage{s + 1}"] = nn.Sequential(first,
+                                                        *[self._block(width, width, 1) for _ in range(depth - 1)])
             channels = width
         self.stages = nn.Sequential(stages)
         self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(channels, num_classes))
@@ -106,8 +107,8 @@ class AssembleResNet(Network):
 
 
 @register("assemble_resnet", paper="lee2020compounding", family="assemble_resnet", tags=("chapter14",))
-def assemble_resnet(num_classes: int = 10, *, resnet_d: bool = True, sk: bool = True, antialias: bool = True, big_little: bool = True,
-                    alpha: int = 2, beta: int = 2) -> AssembleResNet:
+def assemble_resnet(num_classes: int = 10, *, resnet_d: bool = True, sk: bool = True, antialias: bool = True,
+                    big_little: bool = True, alpha: int = 2, beta: int = 2) -> AssembleResNet:
     """Assemble-ResNet for CIFAR, every tweak on by default; pass e.g. ``sk=False`` to switch one off."""
     return AssembleResNet([2, 2, 2], [64, 128, 256], num_classes, cifar=True, stem_channels=32, resnet_d=resnet_d,
                           sk=sk, antialias=antialias, big_little=big_little, alpha=alpha, beta=beta)
@@ -115,8 +116,9 @@ def assemble_resnet(num_classes: int = 10, *, resnet_d: bool = True, sk: bool = 
 
 @register("assemble_resnet50_imagenet", paper="lee2020compounding", family="assemble_resnet", input_size=224,
           tags=("chapter14",))
-def assemble_resnet50_imagenet(num_classes: int = 1000, *, resnet_d: bool = True, sk: bool = True, antialias: bool = True, big_little: bool = True,
-                               alpha: int = 2, beta: int = 2) -> AssembleResNet:
+def assemble_resnet50_imagenet(num_classes: int = 1000, *, resnet_d: bool = True, sk: bool = True,
+                               antialias: bool = True, big_little: bool = True, alpha: int = 2,
+                               beta: int = 2) -> AssembleResNet:
     """Assemble-ResNet-50 at 224x224: ResNet-50's stages (3, 4, 6, 3) with every tweak on by default."""
     return AssembleResNet([3, 4, 6, 3], [256, 512, 1024, 2048], num_classes, cifar=False, resnet_d=resnet_d,
                           sk=sk, antialias=antialias, big_little=big_little, alpha=alpha, beta=beta)

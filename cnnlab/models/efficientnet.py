@@ -149,21 +149,24 @@ def efficientnet_b4_imagenet(num_classes: int = 1000, *, dropout: float = 0.4, d
 
 
 @register("efficientnet_b5_imagenet", paper="tan2019efficientnet", family="efficientnet", input_size=456,
-          reference="torchvision.models.efficientnet_b5", torchvision_builder="efficientnet_b5", tags=("chapter11", "large"))
+          reference="torchvision.models.efficientnet_b5", torchvision_builder="efficientnet_b5", tags=("chapter11",
+                                                                                                       "large"))
 def efficientnet_b5_imagenet(num_classes: int = 1000, *, dropout: float = 0.4, drop_path: float = 0.2) -> EfficientNet:
     """EfficientNet-B5 [tan2019efficientnet]: width x1.6, depth x2.2, 456x456 input (torchvision's layout and count)."""
     return _imagenet(5, num_classes, dropout, drop_path)
 
 
 @register("efficientnet_b6_imagenet", paper="tan2019efficientnet", family="efficientnet", input_size=528,
-          reference="torchvision.models.efficientnet_b6", torchvision_builder="efficientnet_b6", tags=("chapter11", "large"))
+          reference="torchvision.models.efficientnet_b6", torchvision_builder="efficientnet_b6", tags=("chapter11",
+                                                                                                       "large"))
 def efficientnet_b6_imagenet(num_classes: int = 1000, *, dropout: float = 0.5, drop_path: float = 0.2) -> EfficientNet:
     """EfficientNet-B6 [tan2019efficientnet]: width x1.8, depth x2.6, 528x528 input (torchvision's layout and count)."""
     return _imagenet(6, num_classes, dropout, drop_path)
 
 
 @register("efficientnet_b7_imagenet", paper="tan2019efficientnet", family="efficientnet", input_size=600,
-          reference="torchvision.models.efficientnet_b7", torchvision_builder="efficientnet_b7", tags=("chapter11", "large"))
+          reference="torchvision.models.efficientnet_b7", torchvision_builder="efficientnet_b7", tags=("chapter11",
+                                                                                                       "large"))
 def efficientnet_b7_imagenet(num_classes: int = 1000, *, dropout: float = 0.5, drop_path: float = 0.2) -> EfficientNet:
     """EfficientNet-B7 [tan2019efficientnet]: width x2.0, depth x3.1, 600x600 input (torchvision's layout and count)."""
     return _imagenet(7, num_classes, dropout, drop_path)

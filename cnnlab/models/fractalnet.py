@@ -72,11 +72,13 @@ class FractalNet(Network):
 def fractalnet20(num_classes: int = 10, *, dropout: float = 0.0, p_local: float = 0.15,
                  global_ratio: float = 0.5) -> FractalNet:
     """FractalNet-20 on CIFAR [larsson2017fractalnet]: 5 blocks of 3 columns, 64-512 channels."""
-    return FractalNet(3, (64, 128, 256, 512, 512), num_classes, dropout=dropout, p_local=p_local, global_ratio=global_ratio)
+    return FractalNet(3, (64, 128, 256, 512, 512), num_classes, dropout=dropout, p_local=p_local,
+                      global_ratio=global_ratio)
 
 
 @register("fractalnet20_w16", paper="larsson2017fractalnet", family="fractalnet", tags=("chapter06",))
 def fractalnet20_w16(num_classes: int = 10, *, dropout: float = 0.0, p_local: float = 0.15,
                      global_ratio: float = 0.5) -> FractalNet:
     """FractalNet-20 with a quarter of the widths (16-128 channels), for quick runs on a CPU."""
-    return FractalNet(3, (16, 32, 64, 128, 128), num_classes, dropout=dropout, p_local=p_local, global_ratio=global_ratio)
+    return FractalNet(3, (16, 32, 64, 128, 128), num_classes, dropout=dropout, p_local=p_local,
+                      global_ratio=global_ratio)

@@ -63,13 +63,16 @@ class GoogLeNet(Network):
         ch = lambda c: max(1, round(c * width))  # noqa: E731
         if stem == "cifar":
             self.stem = nn.Sequential(OrderedDict(
-                conv1=ConvBNAct(3, ch(64), 3, norm=norm, eps=eps), conv2=ConvBNAct(ch(64), ch(64), 1, norm=norm, eps=eps),
+                conv1=ConvBNAct(3, ch(64), 3, norm=norm,
+                                eps=eps), conv2=ConvBNAct(ch(64), ch(64), 1, norm=norm, eps=eps),
                 conv3=ConvBNAct(ch(64), ch(192), 3, norm=norm, eps=eps), pool2=nn.MaxPool2d(3, 2, 1)))
         else:
-            layers = OrderedDict(conv1=ConvBNAct(3, 64, 7, norm=norm, eps=eps, stride=2), pool1=nn.MaxPool2d(3, 2, ceil_mode=True))
+            layers = OrderedDict(conv1=ConvBNAct(3, 64, 7, norm=norm, eps=eps, stride=2),
+                                 pool1=nn.MaxPool2d(3, 2, ceil_mode=True))
             if stem == "paper":
                 layers["norm1"] = nn.LocalResponseNorm(5, alpha=1e-4, beta=0.75)
-            layers.update(conv2=ConvBNAct(64, 64, 1, norm=norm, eps=eps), conv3=ConvBNAct(64, 192, 3, norm=norm, eps=eps))
+            layers.update(conv2=ConvBNAct(64, 64, 1, norm=norm, eps=eps),
+                          conv3=ConvBNAct(64, 192, 3, norm=norm, eps=eps))
             if stem == "paper":
                 layers["norm2"] = nn.LocalResponseNorm(5, alpha=1e-4, beta=0.75)
             layers["pool2"] = nn.MaxPool2d(3, 2, ceil_mode=True)
@@ -119,14 +122,16 @@ class GoogLeNet(Network):
 
 @register("googlenet_imagenet", paper="szegedy2015going", family="googlenet", input_size=224,
           reference="torchvision.models.googlenet", torchvision_builder="googlenet", tags=("chapter04", "aux"))
-def googlenet_imagenet(num_classes: int = 1000, *, aux_logits: bool = True, dropout: float | None = None, aux_dropout: float = 0.7) -> GoogLeNet:
+def googlenet_imagenet(num_classes: int = 1000, *, aux_logits: bool = True, dropout: float | None = None,
+                       aux_dropout: float = 0.7) -> GoogLeNet:
     """GoogLeNet in torchvision's layout (BN, 3x3 "5x5" branch), with aux heads."""
     return GoogLeNet(num_classes, stem="torchvision", aux_logits=aux_logits, dropout=dropout, aux_dropout=aux_dropout)
 
 
 @register("googlenet_paper_imagenet", paper="szegedy2015going", family="googlenet", input_size=224,
           tags=("chapter04", "aux"))
-def googlenet_paper_imagenet(num_classes: int = 1000, *, aux_logits: bool = True, dropout: float | None = None, aux_dropout: float = 0.7) -> GoogLeNet:
+def googlenet_paper_imagenet(num_classes: int = 1000, *, aux_logits: bool = True, dropout: float | None = None,
+                             aux_dropout: float = 0.7) -> GoogLeNet:
     """GoogLeNet as published: no BN, 5x5 branches, LRN (7.0M parameters without aux heads)."""
     return GoogLeNet(num_classes, stem="paper", aux_logits=aux_logits, dropout=dropout, aux_dropout=aux_dropout)
 
@@ -135,4 +140,5 @@ def googlenet_paper_imagenet(num_classes: int = 1000, *, aux_logits: bool = True
 def googlenet(num_classes: int = 10, *, width: float = 1.0, aux_logits: bool = True, dropout: float | None = None,
               aux_dropout: float = 0.7) -> GoogLeNet:
     """GoogLeNet on 32x32 (module docstring); ``width`` scales the channels."""
-    return GoogLeNet(num_classes, stem="cifar", width=width, aux_logits=aux_logits, dropout=dropout, aux_dropout=aux_dropout)
+    return GoogLeNet(num_classes, stem="cifar", width=width, aux_logits=aux_logits, dropout=dropout,
+                     aux_dropout=aux_dropout)

@@ -66,7 +66,8 @@ class InceptionV3Small(Network):
 
 
 @register("inception_v3_small", paper="szegedy2016rethinking", family="inception", tags=("chapter04",))
-def inception_v3_small(num_classes: int = 10, *, width: float = 1.0, dropout: float = 0.2, n: int = 3) -> InceptionV3Small:
+def inception_v3_small(num_classes: int = 10, *, width: float = 1.0, dropout: float = 0.2,
+                       n: int = 3) -> InceptionV3Small:
     """A CIFAR-sized Inception-v3 (module docstring); ``width`` scales the channels, ``n`` the asymmetric kernels."""
     return InceptionV3Small(num_classes, width=width, dropout=dropout, n=n)
 

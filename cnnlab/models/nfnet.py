@@ -80,7 +80,9 @@ class NFNet(Network):
         self.stem = nn.Sequential(*stem)
         Block = NFBottleneck if block == "bottleneck" else NFBasicBlock
         betas, drop_probs = iter(expected_betas(depths, alpha)), iter(drop_probabilities(sum(depths), drop_path))
-        block_options = dict(skip_init=skip_init) if block == "basic" else dict(skip_init=skip_init, group_size=group_size)
+        block_options = dict(skip_init=skip_init)
+        if block == "bottleneck":
+            block_options["group_size"] = group_size
         stages = OrderedDict()
         for s, (depth, width) in enumerate(zip(depths, widths)):
             blocks = []

@@ -50,6 +50,9 @@ def register(name: str, *, paper: str, family: str, input_size: int = 32, refere
     A builder is a plain function whose keyword parameters are the options ``create`` accepts.
     """
 
+    if isinstance(tags, str):
+        raise TypeError(f"tags of {name!r} must be a tuple of strings, got the string {tags!r}")
+
     def wrap(builder):
         if name in _REGISTRY:
             raise ValueError(f"model name {name!r} is registered twice")

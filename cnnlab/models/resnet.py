@@ -153,16 +153,17 @@ def _cifar_form(block: str, depths: list[int], num_classes: int, **options) -> R
 @register("resnet18_imagenet", paper="he2016deep", family="resnet", input_size=224,
           reference="torchvision.models.resnet18", torchvision_builder="resnet18", tags=("chapter05",))
 def resnet18_imagenet(num_classes: int = 1000, *, stem: str = "imagenet", shortcut: str = "b", drop_prob: float = 0.0,
-                            dropblock: float = 0.0, antialias: bool = False, swapout: tuple[float, float] | None = None) -> ResNet:
-    """RESNET18 of [he2016deep] at 224x224, torchvision's layout (stride on the 3x3)."""
+                      dropblock: float = 0.0, antialias: bool = False,
+                      swapout: tuple[float, float] | None = None) -> ResNet:
+    """ResNet-18 of [he2016deep] at 224x224, torchvision's layout (stride on the 3x3)."""
     return _imagenet_resnet("basic", [2, 2, 2, 2], num_classes, stem=stem, shortcut=shortcut, drop_prob=drop_prob,
                             dropblock=dropblock, antialias=antialias, swapout=swapout)
 
 
-@register("resnet18", paper="he2016deep", family="resnet", tags=("chapter05"))
+@register("resnet18", paper="he2016deep", family="resnet", tags=("chapter05",))
 def resnet18(num_classes: int = 10, *, shortcut: str = "b", drop_prob: float = 0.0, dropblock: float = 0.0,
              antialias: bool = False, swapout: tuple[float, float] | None = None) -> ResNet:
-    """RESNET18 on CIFAR: 3x3 stride-1 stem, no max-pool (see module docstring)."""
+    """ResNet-18 on CIFAR: 3x3 stride-1 stem, no max-pool (see module docstring)."""
     return _cifar_form("basic", [2, 2, 2, 2], num_classes, shortcut=shortcut, drop_prob=drop_prob, dropblock=dropblock,
                        antialias=antialias, swapout=swapout)
 
@@ -170,16 +171,17 @@ def resnet18(num_classes: int = 10, *, shortcut: str = "b", drop_prob: float = 0
 @register("resnet34_imagenet", paper="he2016deep", family="resnet", input_size=224,
           reference="torchvision.models.resnet34", torchvision_builder="resnet34", tags=("chapter05",))
 def resnet34_imagenet(num_classes: int = 1000, *, stem: str = "imagenet", shortcut: str = "b", drop_prob: float = 0.0,
-                            dropblock: float = 0.0, antialias: bool = False, swapout: tuple[float, float] | None = None) -> ResNet:
-    """RESNET34 of [he2016deep] at 224x224, torchvision's layout (stride on the 3x3)."""
+                      dropblock: float = 0.0, antialias: bool = False,
+                      swapout: tuple[float, float] | None = None) -> ResNet:
+    """ResNet-34 of [he2016deep] at 224x224, torchvision's layout (stride on the 3x3)."""
     return _imagenet_resnet("basic", [3, 4, 6, 3], num_classes, stem=stem, shortcut=shortcut, drop_prob=drop_prob,
                             dropblock=dropblock, antialias=antialias, swapout=swapout)
 
 
-@register("resnet34", paper="he2016deep", family="resnet", tags=("chapter05"))
+@register("resnet34", paper="he2016deep", family="resnet", tags=("chapter05",))
 def resnet34(num_classes: int = 10, *, shortcut: str = "b", drop_prob: float = 0.0, dropblock: float = 0.0,
              antialias: bool = False, swapout: tuple[float, float] | None = None) -> ResNet:
-    """RESNET34 on CIFAR: 3x3 stride-1 stem, no max-pool (see module docstring)."""
+    """ResNet-34 on CIFAR: 3x3 stride-1 stem, no max-pool (see module docstring)."""
     return _cifar_form("basic", [3, 4, 6, 3], num_classes, shortcut=shortcut, drop_prob=drop_prob, dropblock=dropblock,
                        antialias=antialias, swapout=swapout)
 
@@ -187,25 +189,27 @@ def resnet34(num_classes: int = 10, *, shortcut: str = "b", drop_prob: float = 0
 @register("resnet50_imagenet", paper="he2016deep", family="resnet", input_size=224,
           reference="torchvision.models.resnet50", torchvision_builder="resnet50", tags=("chapter05",))
 def resnet50_imagenet(num_classes: int = 1000, *, stem: str = "imagenet", shortcut: str = "b", drop_prob: float = 0.0,
-                            dropblock: float = 0.0, antialias: bool = False, swapout: tuple[float, float] | None = None) -> ResNet:
-    """RESNET50 of [he2016deep] at 224x224, torchvision's layout (stride on the 3x3)."""
+                      dropblock: float = 0.0, antialias: bool = False,
+                      swapout: tuple[float, float] | None = None) -> ResNet:
+    """ResNet-50 of [he2016deep] at 224x224, torchvision's layout (stride on the 3x3)."""
     return _imagenet_resnet("bottleneck", [3, 4, 6, 3], num_classes, stem=stem, shortcut=shortcut, drop_prob=drop_prob,
                             dropblock=dropblock, antialias=antialias, swapout=swapout)
 
 
-@register("resnet50", paper="he2016deep", family="resnet", tags=("chapter05"))
+@register("resnet50", paper="he2016deep", family="resnet", tags=("chapter05",))
 def resnet50(num_classes: int = 10, *, shortcut: str = "b", drop_prob: float = 0.0, dropblock: float = 0.0,
              antialias: bool = False, swapout: tuple[float, float] | None = None) -> ResNet:
-    """RESNET50 on CIFAR: 3x3 stride-1 stem, no max-pool (see module docstring)."""
-    return _cifar_form("bottleneck", [3, 4, 6, 3], num_classes, shortcut=shortcut, drop_prob=drop_prob, dropblock=dropblock,
-                       antialias=antialias, swapout=swapout)
+    """ResNet-50 on CIFAR: 3x3 stride-1 stem, no max-pool (see module docstring)."""
+    return _cifar_form("bottleneck", [3, 4, 6, 3], num_classes, shortcut=shortcut, drop_prob=drop_prob,
+                       dropblock=dropblock, antialias=antialias, swapout=swapout)
 
 
 @register("resnet101_imagenet", paper="he2016deep", family="resnet", input_size=224,
           reference="torchvision.models.resnet101", torchvision_builder="resnet101", tags=("chapter05",))
 def resnet101_imagenet(num_classes: int = 1000, *, stem: str = "imagenet", shortcut: str = "b", drop_prob: float = 0.0,
-                             dropblock: float = 0.0, antialias: bool = False, swapout: tuple[float, float] | None = None) -> ResNet:
-    """RESNET101 of [he2016deep] at 224x224, torchvision's layout (stride on the 3x3)."""
+                       dropblock: float = 0.0, antialias: bool = False,
+                       swapout: tuple[float, float] | None = None) -> ResNet:
+    """ResNet-101 of [he2016deep] at 224x224, torchvision's layout (stride on the 3x3)."""
     return _imagenet_resnet("bottleneck", [3, 4, 23, 3], num_classes, stem=stem, shortcut=shortcut, drop_prob=drop_prob,
                             dropblock=dropblock, antialias=antialias, swapout=swapout)
 
@@ -213,16 +217,17 @@ def resnet101_imagenet(num_classes: int = 1000, *, stem: str = "imagenet", short
 @register("resnet101", paper="he2016deep", family="resnet", tags=("chapter05", "large"))
 def resnet101(num_classes: int = 10, *, shortcut: str = "b", drop_prob: float = 0.0, dropblock: float = 0.0,
               antialias: bool = False, swapout: tuple[float, float] | None = None) -> ResNet:
-    """RESNET101 on CIFAR: 3x3 stride-1 stem, no max-pool (see module docstring)."""
-    return _cifar_form("bottleneck", [3, 4, 23, 3], num_classes, shortcut=shortcut, drop_prob=drop_prob, dropblock=dropblock,
-                       antialias=antialias, swapout=swapout)
+    """ResNet-101 on CIFAR: 3x3 stride-1 stem, no max-pool (see module docstring)."""
+    return _cifar_form("bottleneck", [3, 4, 23, 3], num_classes, shortcut=shortcut, drop_prob=drop_prob,
+                       dropblock=dropblock, antialias=antialias, swapout=swapout)
 
 
 @register("resnet152_imagenet", paper="he2016deep", family="resnet", input_size=224,
           reference="torchvision.models.resnet152", torchvision_builder="resnet152", tags=("chapter05",))
 def resnet152_imagenet(num_classes: int = 1000, *, stem: str = "imagenet", shortcut: str = "b", drop_prob: float = 0.0,
-                             dropblock: float = 0.0, antialias: bool = False, swapout: tuple[float, float] | None = None) -> ResNet:
-    """RESNET152 of [he2016deep] at 224x224, torchvision's layout (stride on the 3x3)."""
+                       dropblock: float = 0.0, antialias: bool = False,
+                       swapout: tuple[float, float] | None = None) -> ResNet:
+    """ResNet-152 of [he2016deep] at 224x224, torchvision's layout (stride on the 3x3)."""
     return _imagenet_resnet("bottleneck", [3, 8, 36, 3], num_classes, stem=stem, shortcut=shortcut, drop_prob=drop_prob,
                             dropblock=dropblock, antialias=antialias, swapout=swapout)
 
@@ -230,33 +235,36 @@ def resnet152_imagenet(num_classes: int = 1000, *, stem: str = "imagenet", short
 @register("resnet152", paper="he2016deep", family="resnet", tags=("chapter05", "large"))
 def resnet152(num_classes: int = 10, *, shortcut: str = "b", drop_prob: float = 0.0, dropblock: float = 0.0,
               antialias: bool = False, swapout: tuple[float, float] | None = None) -> ResNet:
-    """RESNET152 on CIFAR: 3x3 stride-1 stem, no max-pool (see module docstring)."""
-    return _cifar_form("bottleneck", [3, 8, 36, 3], num_classes, shortcut=shortcut, drop_prob=drop_prob, dropblock=dropblock,
-                       antialias=antialias, swapout=swapout)
+    """ResNet-152 on CIFAR: 3x3 stride-1 stem, no max-pool (see module docstring)."""
+    return _cifar_form("bottleneck", [3, 8, 36, 3], num_classes, shortcut=shortcut, drop_prob=drop_prob,
+                       dropblock=dropblock, antialias=antialias, swapout=swapout)
 
 @register("wide_resnet50_2_imagenet", paper="zagoruyko2016wide", family="wide_resnet", input_size=224,
           reference="torchvision.models.wide_resnet50_2", torchvision_builder="wide_resnet50_2", tags=("chapter06",))
 def wide_resnet50_2_imagenet(num_classes: int = 1000, *, drop_prob: float = 0.0, dropblock: float = 0.0,
                              antialias: bool = False) -> ResNet:
     """Wide ResNet-50-2 [zagoruyko2016wide] at 224x224: bottleneck 3x3 widths [128, 256, 512, 1024], 1 group(s)."""
-    return _imagenet_resnet("bottleneck", [3, 4, 6, 3], num_classes, stem="imagenet", inner_widths=[128, 256, 512, 1024], groups=1,
-                            drop_prob=drop_prob, dropblock=dropblock, antialias=antialias)
+    return _imagenet_resnet("bottleneck", [3, 4, 6, 3], num_classes, stem="imagenet",
+                            inner_widths=[128, 256, 512, 1024], groups=1, drop_prob=drop_prob, dropblock=dropblock,
+                            antialias=antialias)
 
 @register("resnext50_32x4d_imagenet", paper="xie2017aggregated", family="resnext", input_size=224,
           reference="torchvision.models.resnext50_32x4d", torchvision_builder="resnext50_32x4d", tags=("chapter06",))
 def resnext50_32x4d_imagenet(num_classes: int = 1000, *, drop_prob: float = 0.0, dropblock: float = 0.0,
                              antialias: bool = False) -> ResNet:
     """ResNeXt-50 (32x4d) [xie2017aggregated] at 224x224: bottleneck 3x3 widths [128, 256, 512, 1024], 32 group(s)."""
-    return _imagenet_resnet("bottleneck", [3, 4, 6, 3], num_classes, stem="imagenet", inner_widths=[128, 256, 512, 1024], groups=32,
-                            drop_prob=drop_prob, dropblock=dropblock, antialias=antialias)
+    return _imagenet_resnet("bottleneck", [3, 4, 6, 3], num_classes, stem="imagenet",
+                            inner_widths=[128, 256, 512, 1024], groups=32, drop_prob=drop_prob, dropblock=dropblock,
+                            antialias=antialias)
 
 @register("resnext101_32x8d_imagenet", paper="xie2017aggregated", family="resnext", input_size=224,
           reference="torchvision.models.resnext101_32x8d", torchvision_builder="resnext101_32x8d", tags=("chapter06",))
 def resnext101_32x8d_imagenet(num_classes: int = 1000, *, drop_prob: float = 0.0, dropblock: float = 0.0,
                               antialias: bool = False) -> ResNet:
     """ResNeXt-101 (32x8d) [xie2017aggregated] at 224x224: bottleneck 3x3 widths [256, 512, 1024, 2048], 32 group(s)."""
-    return _imagenet_resnet("bottleneck", [3, 4, 23, 3], num_classes, stem="imagenet", inner_widths=[256, 512, 1024, 2048], groups=32,
-                            drop_prob=drop_prob, dropblock=dropblock, antialias=antialias)
+    return _imagenet_resnet("bottleneck", [3, 4, 23, 3], num_classes, stem="imagenet",
+                            inner_widths=[256, 512, 1024, 2048], groups=32, drop_prob=drop_prob, dropblock=dropblock,
+                            antialias=antialias)
 
 
 # --- CIFAR ResNets of [he2016deep] §4.2 and their plain twins ------------------------------------
@@ -279,7 +287,7 @@ def cifar_resnet(depth: int, num_classes: int = 10, residual: bool = True, block
 @register("resnet20", paper="he2016deep", family="resnet_cifar", reference="paper: he2016deep, Table 6 (0.27M)",
           reference_params=270_000, reference_classes=10, tags=("chapter05",))
 def resnet20(num_classes: int = 10, *, block_variant: str = "original", shortcut: str = "a", drop_prob: float = 0.0,
-              dropblock: float = 0.0, antialias: bool = False, swapout: tuple[float, float] | None = None) -> ResNet:
+             dropblock: float = 0.0, antialias: bool = False, swapout: tuple[float, float] | None = None) -> ResNet:
     """ResNet-20 on CIFAR [he2016deep] §4.2 (option A shortcuts, 0.27M)."""
     return cifar_resnet(20, num_classes, block_variant=block_variant, shortcut=shortcut, drop_prob=drop_prob,
                         dropblock=dropblock, antialias=antialias, swapout=swapout)
@@ -293,7 +301,7 @@ def plain20(num_classes: int = 10, *, block_variant: str = "original", antialias
 @register("resnet32", paper="he2016deep", family="resnet_cifar", reference="paper: he2016deep, Table 6 (0.46M)",
           reference_params=460_000, reference_classes=10, tags=("chapter05",))
 def resnet32(num_classes: int = 10, *, block_variant: str = "original", shortcut: str = "a", drop_prob: float = 0.0,
-              dropblock: float = 0.0, antialias: bool = False, swapout: tuple[float, float] | None = None) -> ResNet:
+             dropblock: float = 0.0, antialias: bool = False, swapout: tuple[float, float] | None = None) -> ResNet:
     """ResNet-32 on CIFAR [he2016deep] §4.2 (option A shortcuts, 0.46M)."""
     return cifar_resnet(32, num_classes, block_variant=block_variant, shortcut=shortcut, drop_prob=drop_prob,
                         dropblock=dropblock, antialias=antialias, swapout=swapout)
@@ -307,7 +315,7 @@ def plain32(num_classes: int = 10, *, block_variant: str = "original", antialias
 @register("resnet44", paper="he2016deep", family="resnet_cifar", reference="paper: he2016deep, Table 6 (0.66M)",
           reference_params=660_000, reference_classes=10, tags=("chapter05",))
 def resnet44(num_classes: int = 10, *, block_variant: str = "original", shortcut: str = "a", drop_prob: float = 0.0,
-              dropblock: float = 0.0, antialias: bool = False, swapout: tuple[float, float] | None = None) -> ResNet:
+             dropblock: float = 0.0, antialias: bool = False, swapout: tuple[float, float] | None = None) -> ResNet:
     """ResNet-44 on CIFAR [he2016deep] §4.2 (option A shortcuts, 0.66M)."""
     return cifar_resnet(44, num_classes, block_variant=block_variant, shortcut=shortcut, drop_prob=drop_prob,
                         dropblock=dropblock, antialias=antialias, swapout=swapout)
@@ -321,7 +329,7 @@ def plain44(num_classes: int = 10, *, block_variant: str = "original", antialias
 @register("resnet56", paper="he2016deep", family="resnet_cifar", reference="paper: he2016deep, Table 6 (0.85M)",
           reference_params=850_000, reference_classes=10, tags=("chapter05",))
 def resnet56(num_classes: int = 10, *, block_variant: str = "original", shortcut: str = "a", drop_prob: float = 0.0,
-              dropblock: float = 0.0, antialias: bool = False, swapout: tuple[float, float] | None = None) -> ResNet:
+             dropblock: float = 0.0, antialias: bool = False, swapout: tuple[float, float] | None = None) -> ResNet:
     """ResNet-56 on CIFAR [he2016deep] §4.2 (option A shortcuts, 0.85M)."""
     return cifar_resnet(56, num_classes, block_variant=block_variant, shortcut=shortcut, drop_prob=drop_prob,
                         dropblock=dropblock, antialias=antialias, swapout=swapout)
@@ -335,7 +343,7 @@ def plain56(num_classes: int = 10, *, block_variant: str = "original", antialias
 @register("resnet110", paper="he2016deep", family="resnet_cifar", reference="paper: he2016deep, Table 6 (1.7M)",
           reference_params=1_700_000, reference_classes=10, tags=("chapter05",))
 def resnet110(num_classes: int = 10, *, block_variant: str = "original", shortcut: str = "a", drop_prob: float = 0.0,
-               dropblock: float = 0.0, antialias: bool = False, swapout: tuple[float, float] | None = None) -> ResNet:
+              dropblock: float = 0.0, antialias: bool = False, swapout: tuple[float, float] | None = None) -> ResNet:
     """ResNet-110 on CIFAR [he2016deep] §4.2 (option A shortcuts, 1.7M)."""
     return cifar_resnet(110, num_classes, block_variant=block_variant, shortcut=shortcut, drop_prob=drop_prob,
                         dropblock=dropblock, antialias=antialias, swapout=swapout)
