@@ -7,6 +7,7 @@
   table names (paper, Table I), so the maps learn different features and the layer is cheaper.
 * :class:`EuclideanRBF`: the output layer: each class unit measures the squared distance of F6 to a
   fixed code of +-1 values.
+* :func:`rbf_loss`: the paper's training criterion for those units (its eq. 9).
 """
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["ScaledTanh", "TrainableSubsampling", "PartialConv", "EuclideanRBF", "LENET5_C3_TABLE", "rbf_codes"]
+__all__ = ["ScaledTanh", "TrainableSubsampling", "PartialConv", "EuclideanRBF", "LENET5_C3_TABLE", "rbf_codes",
+           "rbf_loss"]
 
 # Table I of [lecun1998gradient]: for each of the 16 C3 maps, the S2 maps it is connected to.
 LENET5_C3_TABLE = (
@@ -79,9 +81,10 @@ def rbf_codes(num_classes: int, length: int = 84, seed: int = 0) -> torch.Tensor
 class EuclideanRBF(nn.Module):
     """Output units y_i = sum_j (x_j - w_ij)^2 with FIXED codes w; returns -y_i as logits.
 
-    The paper trains by making the correct unit's distance small (its eq. 9 adds a term against
-    the others); returning the negative squared distance lets the cross-entropy of the course's
-    training loop do the same: softmax(-y) is the paper's posterior with its constant j dropped.
+    Train it with :func:`rbf_loss`, the paper's criterion. Plain cross-entropy on these logits also
+    trains (it is eq. 9 with the constant j dropped), but as the codes all have length sqrt(84) it equals
+    a linear layer with fixed weights 2 w_i: logits that far apart make it keep F6 close to 0, where
+    all codes are nearly equidistant, instead of at the +-1 codes.
     """
 
     def __init__(self, in_features: int, num_classes: int, seed: int = 0):
@@ -90,3 +93,21 @@ class EuclideanRBF(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return -(x.unsqueeze(1) - self.codes.unsqueeze(0)).pow(2).sum(dim=2)
+
+
+def rbf_loss(logits: torch.Tensor, targets: torch.Tensor, j: float = 1.0) -> torch.Tensor:
+    """Eq. 9 of [lecun1998gradient], averaged over the batch: y_D + log(e^-j + sum_i e^-y_i).
+
+    ``logits`` are :class:`EuclideanRBF`'s outputs -y_i, ``targets`` the correct classes D. The first term
+    pulls F6 to the correct code; the second pushes the other distances up, but only once one of them is
+    below about j, so far from every code the loss is the squared distance to the correct one (eq. 8).
+    The paper calls j "a positive constant" without giving it; 1.0 is our choice.
+    """
+    if logits.dim() != 2 or targets.shape != logits.shape[:1]:
+        raise ValueError(f"rbf_loss needs logits (batch, classes) and targets (batch,), got {tuple(logits.shape)} "
+                         f"and {tuple(targets.shape)}")
+    if j <= 0:
+        raise ValueError(f"j must be a positive constant (the paper's eq. 9), got {j}")
+    correct = -logits.gather(1, targets.view(-1, 1)).squeeze(1)
+    rejection = torch.full_like(correct, -j).unsqueeze(1)
+    return (correct + torch.logsumexp(torch.cat([rejection, logits], dim=1), dim=1)).mean()
