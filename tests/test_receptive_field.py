@@ -263,3 +263,11 @@ def test_measured_unit_outside_the_map_or_negative_is_refused(unit):
         measured_receptive_field(model, None, unit, input_size=(1, 3, 16, 16))
     # unit 7 pools conv units 14-15, which read pixels 13-16; the image ends at 15
     assert measured_receptive_field(model, None, (7, 7), input_size=(1, 3, 16, 16)) == (13, 13, 15, 15)
+
+
+def test_the_module_path_is_not_shadowed_by_the_function():
+    import inspect
+
+    import cnnlab.analysis
+    assert inspect.ismodule(cnnlab.analysis.receptive_field)  # the package docstring's path
+    assert cnnlab.analysis.receptive_field.receptive_field is receptive_field
