@@ -94,16 +94,28 @@ def test_lenet5_per_layer_parameter_counts_match_the_paper():
     assert counts == {"c1": 156, "s2": 12, "c3": 1516, "s4": 32, "c5": 48120, "f6": 10164, "output": 0}
 
 
-def test_lenet5_c3_table_has_60_connections_and_each_map_sees_only_its_inputs():
-    assert len(LENET5_C3_TABLE) == 16 and sum(len(row) for row in LENET5_C3_TABLE) == 60
-    net = create("lenet5", in_channels=1).eval()
-    c3 = net.c3[0]
+# Table I of lecun1998gradient, typed from the paper (not read from cnnlab): the S2 maps (rows of the
+# paper's table) that each C3 map (its columns 0-15) takes as input.
+PAPER_C3_INPUTS = [
+    {0, 1, 2}, {1, 2, 3}, {2, 3, 4}, {3, 4, 5}, {0, 4, 5}, {0, 1, 5},
+    {0, 1, 2, 3}, {1, 2, 3, 4}, {2, 3, 4, 5}, {0, 3, 4, 5}, {0, 1, 4, 5}, {0, 1, 2, 5},
+    {0, 1, 3, 4}, {1, 2, 4, 5}, {0, 2, 3, 5},
+    {0, 1, 2, 3, 4, 5},
+]
+
+
+def test_lenet5_c3_connections_are_table_1_of_the_paper():
+    assert sum(len(inputs) for inputs in PAPER_C3_INPUTS) == 60  # the paper: 60 of the 96 pairs
+    assert [set(row) for row in LENET5_C3_TABLE] == PAPER_C3_INPUTS
+    c3 = create("lenet5", in_channels=1).eval().c3[0]
     x = torch.randn(1, 6, 14, 14)
-    base = c3(x)
-    x2 = x.clone()
-    x2[:, 5] += 1.0  # change S2 map 5 only
-    changed = (c3(x2) - base).abs().flatten(2).amax(2)[0] > 0
-    assert changed.tolist() == [5 in row for row in LENET5_C3_TABLE]
+    with torch.no_grad():
+        base = c3(x)
+        for s2_map in range(6):  # which C3 maps change when only this S2 map changes: the model's own wiring
+            moved = x.clone()
+            moved[:, s2_map] += 1.0
+            changed = (c3(moved) - base).abs().flatten(2).amax(2)[0] > 0
+            assert changed.tolist() == [s2_map in inputs for inputs in PAPER_C3_INPUTS], f"S2 map {s2_map}"
 
 
 def test_lenet5_shapes_follow_the_paper():

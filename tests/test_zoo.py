@@ -34,6 +34,70 @@ CIFAR = [pytest.param(n, marks=pytest.mark.slow) if "large" in info(n).tags else
          for n in NAMES if info(n).input_size == 32]
 
 
+# Models with neither a torchvision twin nor a published figure: their count at the reference number
+# of classes, frozen. Where a comment names a source, the count was checked against it (by hand); the
+# others were counted by cnnlab on 2026-11-30 after the block tests of their family passed, and guard
+# against an unnoticed change of a layer (a frozen value, not an independent oracle).
+FROZEN_COUNTS = {
+    "alexnet": 1_643_880,
+    "alexnet_imagenet": 60_965_224,  # krizhevsky2012imagenet: 60 million; per layer in test_models_classic.py
+    "assemble_resnet": 656_488,
+    "assemble_resnet50_imagenet": 41_136_136,
+    "efficientnet_b0": 5_288_548,  # torchvision's efficientnet_b0: the same layers, other strides
+    "fractalnet20": 34_232_488,  # 33.7M at 10 classes, as the authors' generator gives (fractalnet.py docstring)
+    "fractalnet20_w16": 2_241_304,
+    "googlenet": 8_302_168,
+    "googlenet_paper_imagenet": 13_378_280,
+    "inception_v3_small": 3_362_888,
+    "lenet5": 60_300,  # lecun1998gradient's 60,000 + C1's 2 more input channels (2 x 6 x 25)
+    "lenet5_folk": 146_156,  # conv 5x5 6/16, fc 120/84/classes by hand: 456 + 2,416 + 48,120 + 10,164 + 85,000
+    "mobilenet_v1": 4_231_976,  # howard2017mobilenets Table 8's 4.2M: same layers, other strides
+    "mobilenet_v2": 3_504_872,  # torchvision.models.mobilenet_v2's count: the same layers, other strides
+    "msdnet": 3_265_528,
+    "nasnet_a_small": 739_032,
+    "neocognitron": 788_452,
+    "nf_resnet20": 336_833,
+    "nf_resnet56": 920_147,
+    "nfnet_f0_cifar": 2_413_668,
+    "nin": 1_158_056,
+    "nin_imagenet": 7_595_176,  # the released Caffe model's layers by hand (test_models_classic.py)
+    "plain110": 1_792_312,
+    "plain20": 334_072,
+    "plain32": 528_504,
+    "plain44": 722_936,
+    "plain56": 917_368,
+    "preact_resnet18": 11_680_168,
+    "pyramidnet110_a270": 28_769_607,
+    "pyramidnet20_a24": 180_843,
+    "pyramidnet20_a24_shakedrop": 180_843,
+    "resnet101": 44_541_480,  # torchvision resnet101 (44,549,160) - 9,408 + 1,728 (3x3 stem)
+    "resnet152": 60_185_128,  # torchvision resnet152 (60,192,808) - 9,408 + 1,728 (3x3 stem)
+    "resnet18": 11_681_832,  # torchvision resnet18 (11,689,512) with a 3x3 stem conv instead of 7x7: - 9,408 + 1,728
+    "resnet34": 21_789_992,  # torchvision resnet34 (21,797,672) - 9,408 + 1,728 (3x3 stem)
+    "resnet50": 25_549_352,  # torchvision resnet50 (25,557,032) - 9,408 + 1,728 (3x3 stem)
+    "resnet_early_exit": 384_072,
+    "resnext29_16x64d": 69_169_960,
+    "ror3_resnet110": 1_796_216,
+    "ror3_resnet20": 337_976,
+    "ror3_wrn58_4": 13_901_400,
+    "se_resnet20": 336_445,
+    "se_resnet56": 924_487,
+    "sknet": 597_000,
+    "squeezenet": 1_235_496,
+    "vgg11": 9_733_480,  # torchvision vgg11's features (9,220,480) + one linear 512 -> 1000
+    "vgg11_bn": 9_738_984,
+    "vgg13": 9_917_992,
+    "vgg13_bn": 9_923_880,
+    "vgg16": 15_227_688,  # torchvision vgg16's features (14,714,688) + one linear 512 -> 1000
+    "vgg16_bn": 15_236_136,
+    "vgg19": 20_537_384,  # torchvision vgg19's features (20,024,384) + one linear 512 -> 1000
+    "vgg19_bn": 20_548_392,
+    "xception": 1_441_202,
+    "zfnet": 2_019_688,
+    "zfnet_imagenet": 62_357_608,
+}
+
+
 pytestmark = pytest.mark.usefixtures("one_thread")  # fixture in conftest.py
 
 
@@ -88,6 +152,14 @@ def test_registry_entry_is_complete(name, bib_keys):
     assert "num_classes" not in options_of(name)
 
 
+def test_every_model_has_a_parameter_count_to_meet():
+    """A torchvision twin, a published figure or a frozen count: no model's size goes unchecked."""
+    unchecked = [n for n in NAMES if info(n).torchvision_builder is None and info(n).reference_params is None
+                 and n not in FROZEN_COUNTS]
+    assert not unchecked
+    assert not set(FROZEN_COUNTS) - set(NAMES), "a frozen count for a model that is no longer registered"
+
+
 def test_unknown_name_suggests_the_nearest_and_unknown_option_lists_the_accepted():
     with pytest.raises(KeyError, match=r"did you mean resnet20\b"):
         create("resnet_20")
@@ -109,6 +181,8 @@ def test_parameter_count_and_output_shape_on_meta(name):
             quiet = {"init_weights": False} if entry.torchvision_builder in ("googlenet", "inception_v3") else {}
             reference = builder(weights=None, **quiet)  # init_weights: no FutureWarning, same count
             assert params == count(reference), f"{params:,} parameters, torchvision has {count(reference):,}"
+        if name in FROZEN_COUNTS:
+            assert params == FROZEN_COUNTS[name], f"{params:,} parameters, frozen at {FROZEN_COUNTS[name]:,}"
         if entry.reference_params is not None:
             tolerance = published_tolerance(entry.reference)
             assert abs(params - entry.reference_params) <= tolerance, \
