@@ -13,7 +13,6 @@ def tiny():
 
 
 def test_benchmark_measures_both_paths():
-    pytest.importorskip("cnnlab.data", reason="the cnnlab path needs cnnlab.data.DeviceLoader")
     result = bench.benchmark({"tiny": tiny}, batch_size=4, steps=1, warmup=1, device="cpu")
     assert [(r["model"], r["path"]) for r in result["rows"]] == [("tiny", "cnnlab"), ("tiny", "textbook")]
     for row in result["rows"]:

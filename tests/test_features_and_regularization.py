@@ -35,11 +35,25 @@ def test_activation_maximization_increases_target():
     assert all(p.grad is None for p in model.parameters())
 
 
-def test_misclassified_are_wrong():
-    model = small_cnn()
-    data = [(torch.rand(8, 3, 8, 8), torch.randint(0, 3, (8,))) for _ in range(3)]
-    images, true, pred = misclassified(model, data, k=5)
-    assert len(images) == len(true) == len(pred) <= 5 and (true != pred).all()
+class PredictsChannel(nn.Module):
+    """Predicts the class whose channel has the largest mean: the errors are known in advance."""
+
+    def forward(self, x):
+        return x.mean((2, 3))
+
+
+def test_misclassified_returns_exactly_the_wrong_images_in_order():
+    g = torch.Generator().manual_seed(0)
+    batches = [(torch.rand(8, 3, 8, 8, generator=g), torch.randint(0, 3, (8,), generator=g)) for _ in range(3)]
+    wrong = [(x, y, x.mean((2, 3)).argmax(1)) for x, y in batches]
+    expected = [(img, t, p) for x, y, pred in wrong for img, t, p in zip(x, y, pred) if t != p]
+    assert len(expected) > 6  # the oracle itself finds errors to return
+    images, true, pred = misclassified(PredictsChannel(), batches, k=5)
+    assert len(images) == 5
+    for i, (img, t, p) in enumerate(expected[:5]):
+        assert torch.equal(images[i], img) and true[i] == t and pred[i] == p != t
+    images, true, pred = misclassified(PredictsChannel(), batches, k=100)  # fewer than k: all of them
+    assert len(images) == len(expected)
 
 
 def test_mask_drop_fractions():
