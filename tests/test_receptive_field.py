@@ -212,15 +212,15 @@ def test_unwalkable_models_raise_the_documented_error_and_their_walkable_layers_
 
 
 # Field sizes and effective strides known independently of the walk, at named layers:
-# * AlexNet [krizhevsky2012imagenet] pool5: 195 px, stride 32 -- araujo2019computing (table of modern networks) (alexnet_v2,
-#   whose conv/pool kernels and strides are the paper's); the earlier layers by the recurrence
+# * AlexNet [krizhevsky2012imagenet] pool5: 195 px, stride 32 -- araujo2019computing's table of modern
+#   networks (alexnet_v2, whose conv/pool kernels and strides are the paper's); the earlier layers by the recurrence
 #   r += (k - 1) * j, j *= s done by hand on the paper's layer list (11/4, 3/2, 5, 3/2, 3, 3, 3, 3/2).
-# * VGG-16 [simonyan2015very] pool5: 212 px, stride 32 -- araujo2019computing (table of modern networks) (vgg_16); the other
-#   rows by hand from the paper's Table 1, configuration D (3x3 convs, 2x2/2 pools).
+# * VGG-16 [simonyan2015very] pool5: 212 px, stride 32 -- araujo2019computing's table (vgg_16); the
+#   other rows by hand from the paper's Table 1, configuration D (3x3 convs, 2x2/2 pools).
 # * ResNet-50 [he2016deep] stage outputs 35/91/267/427, strides 4/8/16/32, by hand for torchvision's v1.5
-#   (stride on the 3x3 conv of a stage's first bottleneck). araujo2019computing (table of modern networks) lists 483 for
+#   (stride on the 3x3 conv of a stage's first bottleneck). araujo2019computing's table lists 483 for
 #   resnet_v1_50, which puts that stride on the first 1x1 conv: 427 tells the two forms apart.
-# * MobileNet-v1 [howard2017mobilenets] last layer: 315 px, stride 32 -- araujo2019computing (table of modern networks).
+# * MobileNet-v1 [howard2017mobilenets] last layer: 315 px, stride 32 -- araujo2019computing's table.
 # * NiN's ImageNet form (Lin et al.'s released Caffe model: mlpconvs 11/4, 5, 3, 3, each 3x3 pool /2):
 #   by hand 11, 19, 51, 67, 99, 131, 195.
 VGG16_ROWS = [(3, 1), (5, 1), (6, 2), (10, 2), (14, 2), (16, 4), (24, 4), (32, 4), (40, 4), (44, 8), (60, 8),
