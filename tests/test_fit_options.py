@@ -220,7 +220,8 @@ class ParamsBefore:
             self.copies.append({n: p.detach().clone() for n, p in self.model.named_parameters()})
 
 
-def updates_and_grads(optimizer, **options):
+def updates_and_grads(optimizer, weight_decay=0.0, **options):
+    """(the change of every parameter at each step, its gradient, the parameters before it)."""
     model = tiny_cnn()
     before = ParamsBefore(model)
     grads = []
@@ -229,22 +230,27 @@ def updates_and_grads(optimizer, **options):
         grads.append({n: p.grad.clone() for n, p in model.named_parameters()})
 
     data, loaders = tiny_data()
-    fit(model, data, 1, optimizer=optimizer, schedule="constant", lr=0.01, weight_decay=0.0, on_step=keep_grads,
-        **loaders, **QUIET, **options)
+    fit(model, data, 1, optimizer=optimizer, schedule="constant", lr=0.01, weight_decay=weight_decay,
+        on_step=keep_grads, **loaders, **QUIET, **options)
     after = before.copies[1:] + [{n: p.detach() for n, p in model.named_parameters()}]
-    return [{n: a[n] - b[n] for n in b} for b, a in zip(before.copies, after)], grads
+    return [{n: a[n] - b[n] for n in b} for b, a in zip(before.copies, after)], grads, before.copies
 
 
-def test_sgd_takes_a_nesterov_momentum_step():
-    updates, grads = updates_and_grads("sgd")
-    for name, g in grads[0].items():  # first step: velocity = g, Nesterov step = g + 0.9 g
-        torch.testing.assert_close(updates[0][name], -0.01 * 1.9 * g, atol=1e-6, rtol=1e-3)
+@pytest.mark.parametrize("weight_decay", [0.0, 0.05])
+def test_sgd_takes_a_nesterov_momentum_step(weight_decay):
+    updates, grads, weights = updates_and_grads("sgd", weight_decay)
+    for name, g in grads[0].items():  # first step: velocity d = g + wd w, Nesterov step = d + 0.9 d
+        d = g + weight_decay * weights[0][name]
+        torch.testing.assert_close(updates[0][name], -0.01 * 1.9 * d, atol=1e-6, rtol=1e-3)
 
 
-def test_adamw_first_step_moves_each_weight_by_the_learning_rate():
-    updates, grads = updates_and_grads("adamw")
-    for name, g in grads[0].items():  # loshchilov2019decoupled: m/sqrt(v) = sign(g) on the first step
-        torch.testing.assert_close(updates[0][name], -0.01 * torch.sign(g) * (g.abs() > 1e-6), atol=2e-5, rtol=0)
+@pytest.mark.parametrize("weight_decay", [0.0, 0.5])
+def test_adamw_first_step_moves_each_weight_by_the_learning_rate(weight_decay):
+    updates, grads, weights = updates_and_grads("adamw", weight_decay)
+    for name, g in grads[0].items():  # loshchilov2019decoupled: m/sqrt(v) = sign(g) on the first step,
+        w = weights[0][name]           # the decay applied to the weights directly (decoupled)
+        expected = -0.01 * torch.sign(g) * (g.abs() > 1e-6) - 0.01 * weight_decay * w
+        torch.testing.assert_close(updates[0][name], expected, atol=2e-5, rtol=0)
 
 
 def unit_ratios(grad, weight):
@@ -323,3 +329,28 @@ def test_default_augmentation_crops_and_flips_the_batch():
     assert 0.3 < flipped.float().mean() < 0.7  # flips: about half
     assert set(shift_y.tolist()) == set(range(-4, 5)) and shift_x.abs().max() == 4  # crops up to 4 px
     assert (shift_y != 0).float().mean() > 0.5
+
+
+# --- mixed precision and memory layout --------------------------------------------------------------
+
+@pytest.mark.parametrize("amp, dtype", [(True, torch.bfloat16), (False, torch.float32)])
+def test_amp_runs_the_training_forward_in_bfloat16_on_cpu(amp, dtype):
+    model = tiny_cnn()
+    dtypes = []
+    model[0].register_forward_hook(lambda m, i, out: dtypes.append(out.dtype) if m.training else None)
+    run(model, amp=amp)
+    assert dtypes and set(dtypes) == {dtype}
+
+
+@pytest.mark.parametrize("channels_last", [True, False])
+def test_channels_last_is_the_layout_the_model_sees(channels_last):
+    model = tiny_cnn()
+    layouts = []
+    in_layout = lambda m, args: args[0].is_contiguous(memory_format=torch.channels_last)  # noqa: E731
+    model.register_forward_pre_hook(lambda m, args: layouts.append(in_layout(m, args)) if m.training else None)
+    data = tiny_data()[0]
+    data.train.images = (data.train.images.clamp(-2, 2) * 60 + 128).to(torch.uint8)  # the default loaders want uint8
+    data.test.images = (data.test.images.clamp(-2, 2) * 60 + 128).to(torch.uint8)
+    fit(model, data, 1, batch_size=8, channels_last=channels_last, schedule="constant", lr=0.01, **QUIET)
+    assert layouts and all(layout == channels_last for layout in layouts)
+    assert model[0].weight.is_contiguous(memory_format=torch.channels_last) == channels_last
