@@ -8,8 +8,6 @@ import torch
 from cnnlab.analysis import count_flops, count_parameters
 from cnnlab.models import create
 
-pytestmark = pytest.mark.usefixtures("one_thread")
-
 
 def conv_costs(layers):
     """(parameters, MACs) of a list of (c_in, c_out, k, output side) convolutions with biases."""

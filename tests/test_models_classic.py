@@ -6,9 +6,6 @@ from torch import nn
 from cnnlab.layers.conv import ConvBNAct
 
 
-pytestmark = pytest.mark.usefixtures("one_thread")  # fixture in conftest.py
-
-
 def test_conv_bn_act_shapes_and_children():
     block = ConvBNAct(4, 8, kernel_size=5, stride=2)
     assert block(torch.zeros(2, 4, 16, 16)).shape == (2, 8, 8, 8)

@@ -12,8 +12,6 @@ from cnnlab.models.ror import RoR
 from cnnlab.models.shake_shake import ShakeShakeNet
 from cnnlab.models.resnet import cifar_resnet, wide_resnet
 
-pytestmark = pytest.mark.usefixtures("one_thread")  # fixture in conftest.py
-
 
 def count(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())

@@ -137,7 +137,7 @@ def _layers_to_check(model, size, depth=0):
 
 
 @pytest.mark.parametrize("name", ["resnet18", "shufflenet_v2_x0_5", "squeezenet1_0"])
-def test_analytic_equals_measured_on_torchvision_models(name, one_thread):
+def test_analytic_equals_measured_on_torchvision_models(name):
     model = getattr(torchvision.models, name)().eval()
     _check_against_measurement(model, 48, _layers_to_check(model, 48))
 
@@ -178,7 +178,7 @@ def test_every_family_is_covered():
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(FAMILY_REPRESENTATIVES.values()))
-def test_analytic_equals_measured_on_one_model_per_family(name, one_thread):
+def test_analytic_equals_measured_on_one_model_per_family(name):
     entry = models.info(name)
     torch.manual_seed(0)
     model = models.create(name, num_classes=10).eval()
@@ -192,7 +192,7 @@ def test_analytic_equals_measured_on_one_model_per_family(name, one_thread):
 
 
 @pytest.mark.parametrize("name", sorted(UNWALKABLE))
-def test_unwalkable_models_raise_the_documented_error_and_their_walkable_layers_are_checked(name, one_thread):
+def test_unwalkable_models_raise_the_documented_error_and_their_walkable_layers_are_checked(name):
     entry, (stop, operation) = models.info(name), UNWALKABLE[name]
     torch.manual_seed(0)
     with torch.device("meta"):

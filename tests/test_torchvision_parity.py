@@ -20,8 +20,6 @@ FORMS = ["resnet18_imagenet", "resnet50_imagenet", "resnext50_32x4d_imagenet", "
          "vgg11_bn_imagenet", "mobilenet_v2_imagenet", "efficientnet_b0_imagenet", "squeezenet1_0_imagenet",
          "squeezenet1_1_imagenet", "googlenet_imagenet"]
 
-pytestmark = pytest.mark.usefixtures("one_thread")
-
 
 def resnet_name(torchvision_name: str) -> str:
     """Our name of a torchvision ResNet tensor: conv1/bn1 -> stem.0/stem.1, layerK.i.* -> stages.stageK.i.*,

@@ -98,9 +98,6 @@ FROZEN_COUNTS = {
 }
 
 
-pytestmark = pytest.mark.usefixtures("one_thread")  # fixture in conftest.py
-
-
 @functools.lru_cache(maxsize=None)
 def on_meta(name: str) -> torch.nn.Module:
     """The model built once on the meta device, at its reference number of classes."""
