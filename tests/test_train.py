@@ -474,3 +474,17 @@ def test_unitwise_ratios_use_agcs_norm():
     conv(torch.randn(1, 2, 5, 5)).sum().backward()
     expected = (unitwise_norm(conv.weight.grad) / unitwise_norm(conv.weight.detach()).clamp_min(1e-3)).flatten()
     torch.testing.assert_close(unitwise_ratios(conv)["weight"], expected)
+
+
+def test_the_last_live_frame_shows_the_final_test_accuracy(monkeypatch):
+    import cnnlab.train.live as live
+
+    g = torch.Generator().manual_seed(0)
+    data = SimpleNamespace(train=uint8_split(48, 4, g), val=uint8_split(16, 4, g), test=uint8_split(24, 4, g),
+                           num_classes=4, name="hand-made", source="hand-made uint8", mean=(0.5,) * 3, std=(0.25,) * 3)
+    titles = []
+    monkeypatch.setattr(live.LiveCurves, "_draw", lambda self, history: (setattr(self, "handle", object()),
+                                                                          titles.append(history.summary())))
+    history = fit(tiny_cnn(), data, 2, batch_size=16, **{**QUIET, "live": True})
+    assert len(titles) == 3  # one frame per epoch, and one after the test evaluation
+    assert "test acc not measured" in titles[1] and f"test acc {history.test['accuracy']:.2%}" in titles[2]

@@ -21,7 +21,8 @@ def in_notebook() -> bool:
 
 
 class LiveCurves:
-    """``update(history)`` after every epoch: redraws the curves (notebook) or prints a line."""
+    """``update(history)`` after every epoch: redraws the curves (notebook) or prints a line;
+    ``finish(history)`` redraws the figure once more after the final test evaluation."""
 
     def __init__(self, live="auto"):
         if live not in ("auto", True, False):
@@ -37,6 +38,13 @@ class LiveCurves:
                   f"{split} loss {row[f'{split}_loss']:.4f} acc {row[f'{split}_acc']:.2%} | lr {row['lr']:.4g} | "
                   f"{row['seconds']:.1f} s, {row['images_per_s']:.0f} img/s", flush=True)
             return
+        self._draw(history)
+
+    def finish(self, history) -> None:
+        if self.figure_mode and self.handle is not None:
+            self._draw(history)
+
+    def _draw(self, history) -> None:
         from IPython.display import display
 
         fig = history.plot()

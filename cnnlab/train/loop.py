@@ -174,6 +174,7 @@ def fit(model: nn.Module, data, epochs: int, *, batch_size: int = 128, optimizer
               f"{_checkpoint_holds(checkpoint)}")
     if history.rows:
         history.test = _final_test(history, step, test_loader, split, device, autocast_dtype)
+        curves.finish(history)  # the last frame shows the test result too
     return history
 
 
