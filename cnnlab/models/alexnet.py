@@ -13,7 +13,8 @@ chapter 02 compares: ``groups`` (the two-GPU towers of the original as grouped c
   with ``groups=1`` 62,378,344. Weights use PyTorch's default init, not the paper's N(0, 0.01)
   with unit biases.
 * ``alexnet_onetower_imagenet``: torchvision's single-tower layout (64-192-384-256-256 channels,
-  no LRN, 224 input), the version of [krizhevsky2014one].
+  no LRN, 224 input). It follows the one-GPU configuration of cuda-convnet2, not the table of
+  [krizhevsky2014one], which has 64-192-384-384-256 (384 channels in conv4).
 * ``zfnet_imagenet``: 7x7/2 first layer and 5x5/2 second layer instead of 11x11/4 and 5x5/1,
   3x3/2 max-pools (rounding up, which gives the paper's 110-55-26-13-13-13-6 map sizes from 224
   with a padding of 1 in conv1), contrast normalization after pooling (as LRN), one tower (dense
@@ -158,7 +159,8 @@ def alexnet_imagenet(num_classes: int = 1000, *, groups: int = 2, lrn: bool = Tr
 @register("alexnet_onetower_imagenet", paper="krizhevsky2012imagenet", family="alexnet", input_size=224,
           reference="torchvision.models.alexnet", torchvision_builder="alexnet", tags=("chapter02",))
 def alexnet_onetower_imagenet(num_classes: int = 1000, *, act: str = "relu", dropout: float = 0.5) -> AlexNet:
-    """torchvision's one-tower AlexNet [krizhevsky2014one]: no LRN, no groups, adaptive 6x6 pool."""
+    """torchvision's one-tower AlexNet (cuda-convnet2's one-GPU layout; see the module docstring): no LRN,
+    no groups, adaptive 6x6 pool."""
     return AlexNet(ALEXNET_ONETOWER, num_classes, input_size=224, fc_width=4096, groups=1, lrn=False,
                    adaptive_pool=6, act=act, dropout=dropout)
 
