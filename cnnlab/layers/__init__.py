@@ -14,7 +14,7 @@ from .fire import Fire
 from .fractal import ColumnSampler, FractalBlock, FractalJoin
 from .inception import (GridReduction, InceptionAsymmetric, InceptionAux, InceptionExpanded, InceptionFactorized5x5,
                         InceptionModule, InceptionV3Aux)
-from .lenet import LENET5_C3_TABLE, EuclideanRBF, PartialConv, ScaledTanh, TrainableSubsampling, rbf_codes
+from .lenet import LENET5_C3_TABLE, EuclideanRBF, PartialConv, ScaledTanh, TrainableSubsampling, rbf_codes, rbf_loss
 from .lrn import PaperLRN
 from .mbconv import MBConv, make_divisible
 from .mlpconv import MLPConv
@@ -36,7 +36,7 @@ __all__ = [
     "BlurPool", "MaxBlurPool", "binomial_filter", "BigLittleStage", "ConvBNAct", "DenseBlock", "DenseLayer",
     "Transition", "Fire", "ColumnSampler", "FractalBlock", "FractalJoin", "GridReduction", "InceptionAsymmetric",
     "InceptionAux", "InceptionExpanded", "InceptionFactorized5x5", "InceptionModule", "InceptionV3Aux",
-    "LENET5_C3_TABLE", "EuclideanRBF", "PartialConv", "ScaledTanh", "TrainableSubsampling", "rbf_codes", "PaperLRN",
+    "LENET5_C3_TABLE", "EuclideanRBF", "PartialConv", "ScaledTanh", "TrainableSubsampling", "rbf_codes", "rbf_loss", "PaperLRN",
     "MBConv", "make_divisible", "MLPConv", "SCALE_FACTORS", "MSDLayer", "SEARCH_SPACE", "FactorizedReduce",
     "Genotype", "NASCell", "ReLUConvBN", "SeparableStack", "CCell", "OnOffSplit", "SCell", "gaussian_window",
     "NFBasicBlock", "NFBottleneck", "DropBlock2d", "ShakeDrop", "ShakeShake", "Swapout", "drop_probabilities",
