@@ -129,7 +129,7 @@ def test_chapter_opens_with_its_ilsvrc_year(chapter):
 def test_chapter_ends_with_exercises(chapter):
     path, nb = chapter
     headings = [line for c in nb.cells if c.cell_type == "markdown" for line in c.source.splitlines()
-                if re.match(r"#{1,3} ", line)]
+                if re.match(r"#{1,2} ", line)]  # subsections (### Open questions) may follow inside it
     assert headings and headings[-1].lstrip("#").strip() == "Exercises", (
         f"{path.name}: the last section must be '## Exercises', found {headings[-1:]}")
 
