@@ -23,3 +23,24 @@ def one_thread():
 def bib_keys() -> set[str]:
     """The entry keys of book/references.bib."""
     return set(re.findall(r"^@\w+\{([^,\s]+),", BIBLIOGRAPHY.read_text(encoding="utf-8"), flags=re.M))
+
+
+@pytest.fixture
+def assert_reacts():
+    """``assert_reacts(explorer, [(control, value), ...])``: each change redraws the explorer and changes
+    its figure's pixels."""
+    import matplotlib.pyplot as plt
+
+    def pixels(fig) -> bytes:
+        fig.canvas.draw()
+        drawn = bytes(fig.canvas.buffer_rgba())
+        plt.close(fig)
+        return drawn
+
+    def check(explorer, changes):
+        for name, value in changes:
+            before, redraws = pixels(explorer.figure()), explorer.redraws
+            explorer.set(**{name: value})
+            assert explorer.redraws > redraws and pixels(explorer.figure()) != before, f"{name}={value!r}"
+
+    return check

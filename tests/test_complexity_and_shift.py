@@ -108,20 +108,10 @@ def test_figures_are_returned():
     plt.close("all")
 
 
-def _pixels(fig):
-    fig.canvas.draw()
-    pixels = bytes(fig.canvas.buffer_rgba())
-    plt.close(fig)
-    return pixels
-
-
-def test_shift_explorer_reacts_to_each_control():
+def test_shift_explorer_reacts_to_each_control(assert_reacts):
     model = _strided()
     explorer = shift_explorer(model, torch.rand(3, 32, 32), layers=["0", "3"], max_shift=4)
-    for name, value in [("dy", 3), ("dx", -2), ("layer", "3")]:
-        before, redraws = _pixels(explorer.figure()), explorer.redraws
-        explorer.set(**{name: value})
-        assert explorer.redraws > redraws and _pixels(explorer.figure()) != before
+    assert_reacts(explorer, [("dy", 3), ("dx", -2), ("layer", "3")])
     assert "image/png" in explorer._repr_mimebundle_()
     with pytest.raises(ValueError, match="from 0 to 31"):
         shift_explorer(model, torch.rand(3, 32, 32), layers=["0"], max_shift=40)

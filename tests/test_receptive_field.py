@@ -304,21 +304,11 @@ def test_figures_are_returned():
         plot_receptive_field(image)
 
 
-def _pixels(fig):
-    fig.canvas.draw()
-    pixels = bytes(fig.canvas.buffer_rgba())
-    plt.close(fig)
-    return pixels
-
-
-def test_receptive_field_explorer_reacts_to_each_control():
+def test_receptive_field_explorer_reacts_to_each_control(assert_reacts):
     model = nn.Sequential(conv(3, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), conv(4, 4, 3, padding=1))
     explorer = receptive_field_explorer(model, torch.rand(3, 16, 16))
     assert list(explorer.controls["layer"].options) == ["0", "1", "2", "3"]
-    for name, value in [("i", 0), ("j", 0), ("layer", "3")]:
-        before, redraws = _pixels(explorer.figure()), explorer.redraws
-        explorer.set(**{name: value})
-        assert explorer.redraws > redraws and _pixels(explorer.figure()) != before
+    assert_reacts(explorer, [("i", 0), ("j", 0), ("layer", "3")])
     assert explorer.controls["i"].max == 7
     assert "image/png" in explorer._repr_mimebundle_()
 
