@@ -147,9 +147,17 @@ def run(paths: list[Path], profile: str) -> None:
 
 def stale_reason(path: Path) -> str | None:
     """Why the outputs of ``path`` are stale, or None when they match the code."""
+    return _stale_reason(_recorded(path))
+
+
+def _recorded(path: Path) -> dict:
+    """The stamp ``run`` left in a notebook's metadata ({} when it has none)."""
     import nbformat
 
-    recorded = nbformat.read(path, as_version=4).metadata.get("cnnlab")
+    return nbformat.read(path, as_version=4).metadata.get("cnnlab") or {}
+
+
+def _stale_reason(recorded: dict) -> str | None:
     if not recorded:
         return "never stamped (run tools/notebooks.py run)"
     if recorded.get("version") != cnnlab_version():
@@ -165,12 +173,10 @@ def stale_reason(path: Path) -> str | None:
 
 def freshness_table(paths: list[Path]) -> tuple[str, int]:
     """The table ``check`` prints (notebook, profile, seconds, data, fresh/stale) and the stale count."""
-    import nbformat
-
     rows, stale = [], 0
     for path in paths:
-        recorded = nbformat.read(path, as_version=4).metadata.get("cnnlab") or {}
-        reason = stale_reason(path)
+        recorded = _recorded(path)
+        reason = _stale_reason(recorded)
         stale += reason is not None
         seconds = recorded.get("seconds")
         rows.append((path.relative_to(ROOT).as_posix() if path.is_relative_to(ROOT) else str(path),
