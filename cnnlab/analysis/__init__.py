@@ -7,7 +7,8 @@ or ``from cnnlab.analysis.receptive_field import receptive_field``.
 """
 from . import receptive_field
 from .complexity import (Latency, SummaryTable, activation_memory, count_flops, count_parameters, measure_latency,
-                         summary)
+                         saved_activation_memory, summary)
+from .feature_reuse import feature_reuse
 from .erf import effective_receptive_field, erf_fraction
 from .features import activation_maximization, feature_maps, first_layer_filters, input_channels, misclassified
 from .receptive_field import RF, measured_receptive_field, receptive_field_table
@@ -19,6 +20,7 @@ from .signal import signal_propagation
 
 __all__ = [
     "receptive_field", "Latency", "SummaryTable", "activation_memory", "count_flops", "count_parameters",
+    "saved_activation_memory", "feature_reuse",
     "measure_latency", "summary", "effective_receptive_field", "erf_fraction", "activation_maximization",
     "feature_maps", "first_layer_filters", "input_channels", "misclassified", "RF", "measured_receptive_field",
     "receptive_field_table", "BRANCH_REGULARIZERS", "logit_gaps", "mixed_samples", "optimal_logit_gap",

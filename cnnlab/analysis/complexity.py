@@ -1,5 +1,10 @@
 """How big and how costly a network is: parameters, FLOPs, activation memory, latency, a per-layer table.
 
+Two measures of activation memory: :func:`activation_memory` adds up the outputs of the leaf modules
+(a quick estimate that misses what is computed outside modules, such as ``torch.cat``), and
+:func:`saved_activation_memory` counts what autograd really keeps for the backward pass, on any device
+(CPU included, where there is no ``torch.cuda.max_memory_allocated``).
+
 FLOPs are counted by ``torch.utils.flop_counter.FlopCounterMode``, which counts the matrix products
 (convolutions, linear layers, matmuls) and counts one multiply-add as **2 FLOPs**. Papers often quote
 multiply-adds instead ("MACs", "mult-adds"); we report both, ``macs = flops / 2``. Element-wise work
@@ -17,8 +22,8 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from .receptive_field import receptive_field_table
 
-__all__ = ["count_parameters", "count_flops", "activation_memory", "measure_latency", "Latency", "summary",
-           "SummaryTable"]
+__all__ = ["count_parameters", "count_flops", "activation_memory", "saved_activation_memory", "measure_latency",
+           "Latency", "summary", "SummaryTable"]
 
 
 def _check_size(input_size) -> tuple[int, ...]:
@@ -62,6 +67,40 @@ def activation_memory(model: nn.Module, input_size=(1, 3, 32, 32)) -> int:
     in practice, so it is an upper bound.
     """
     return sum(row["output_numel"] for row in _run_leaves(model, input_size)) * 4
+
+
+def saved_activation_memory(model: nn.Module, input_size=(1, 3, 32, 32)) -> int:
+    """Bytes of the tensors autograd saves for the backward pass of one training-mode forward pass.
+
+    Every tensor an operation saves passes through ``torch.autograd.graph.saved_tensors_hooks``; we
+    count each storage once (a tensor saved by two operations, or an in-place result, is one block of
+    memory) and leave out the model's parameters and buffers (they are there anyway). Tensors saved by
+    ``torch.utils.checkpoint`` are its inputs only, so a checkpointed part counts what it really keeps.
+    The model runs in training mode on a zero input of ``input_size``; its batch-norm running statistics
+    and its mode are put back afterwards.
+    """
+    x = _example(model, input_size)
+    own = {t.untyped_storage().data_ptr() for t in [*model.parameters(), *model.buffers()]}
+    saved: dict[int, int] = {}
+
+    def pack(tensor):
+        storage = tensor.untyped_storage()
+        if storage.data_ptr() not in own:
+            saved[storage.data_ptr()] = storage.nbytes()
+        return tensor
+
+    buffers = [b.clone() for b in model.buffers()]
+    was_training = model.training
+    model.train()
+    try:
+        with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
+            model(x)
+    finally:
+        model.train(was_training)
+        with torch.no_grad():
+            for buffer, value in zip(model.buffers(), buffers):
+                buffer.copy_(value)
+    return sum(saved.values())
 
 
 def _run_leaves(model: nn.Module, input_size) -> list[dict]:

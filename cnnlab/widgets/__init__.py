@@ -1,10 +1,11 @@
 """Interactive explorers (ipywidgets) around cnnlab's figures; each renders statically too."""
 from .base import Explorer, figure_png
 from .compare import compare_explorer
+from .densenet import densenet_explorer
 from .filters import filter_explorer
 from .receptive_field import receptive_field_explorer
 from .regularization import REGULARIZERS, regularizer_explorer
 from .shift import shift_explorer
 
 __all__ = ["Explorer", "figure_png", "compare_explorer", "filter_explorer", "receptive_field_explorer",
-           "REGULARIZERS", "regularizer_explorer", "shift_explorer"]
+           "densenet_explorer", "REGULARIZERS", "regularizer_explorer", "shift_explorer"]
