@@ -16,7 +16,8 @@ from .regularization import (BRANCH_REGULARIZERS, logit_gaps, mixed_samples, opt
                              penultimate_projection, regularizer_masks, residual_branch_mix, shake_shake_mix,
                              unitwise_ratios)
 from .shift import consistency, equivariance_error, shift_images
-from .signal import signal_propagation
+from .lesion import accuracy_without, block_deletion, deleted_blocks, residual_blocks
+from .signal import gradient_propagation, signal_propagation
 
 __all__ = [
     "receptive_field", "Latency", "SummaryTable", "activation_memory", "count_flops", "count_parameters",
@@ -25,5 +26,6 @@ __all__ = [
     "feature_maps", "first_layer_filters", "input_channels", "misclassified", "RF", "measured_receptive_field",
     "receptive_field_table", "BRANCH_REGULARIZERS", "logit_gaps", "mixed_samples", "optimal_logit_gap",
     "penultimate_projection", "regularizer_masks", "residual_branch_mix", "shake_shake_mix", "unitwise_ratios",
-    "consistency", "equivariance_error", "shift_images", "signal_propagation",
+    "consistency", "equivariance_error", "shift_images", "signal_propagation", "gradient_propagation",
+    "accuracy_without", "block_deletion", "deleted_blocks", "residual_blocks",
 ]

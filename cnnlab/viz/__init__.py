@@ -12,7 +12,7 @@ from .receptive_field import plot_erf, plot_receptive_field, plot_rf_growth
 from .regularization import (plot_branch_mix, plot_logit_gaps, plot_mixed_samples, plot_penultimate_projection,
                              plot_regularizer_masks, plot_survival, plot_unitwise_ratios)
 from .shift import plot_equivariance, plot_shift_consistency
-from .signal import plot_signal_propagation
+from .signal import plot_gradient_propagation, plot_signal_propagation
 from .timeline import plot_timeline
 
 __all__ = [
@@ -21,5 +21,6 @@ __all__ = [
     "plot_feature_maps", "plot_filters", "sample_images", "sample_photos", "show_images", "plot_erf",
     "plot_receptive_field", "plot_rf_growth", "plot_branch_mix", "plot_logit_gaps", "plot_mixed_samples",
     "plot_penultimate_projection", "plot_regularizer_masks", "plot_survival", "plot_unitwise_ratios",
-    "plot_equivariance", "plot_shift_consistency", "plot_signal_propagation", "plot_timeline",
+    "plot_equivariance", "plot_shift_consistency", "plot_signal_propagation", "plot_gradient_propagation",
+    "plot_timeline",
 ]

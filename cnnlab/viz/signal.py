@@ -1,10 +1,11 @@
-"""Signal propagation plots [brock2021characterizing]: activation statistics against depth, one line per
-network, so that growth (no normalization) and control (BN, scaled residuals) are seen side by side."""
+"""Signal propagation plots [brock2021characterizing]: activation statistics (forward) and gradient norms
+(backward) against depth, one line per network, so that growth (no normalization) and control (BN, scaled
+residuals) are seen side by side."""
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
 
-__all__ = ["plot_signal_propagation"]
+__all__ = ["plot_signal_propagation", "plot_gradient_propagation"]
 
 
 def plot_signal_propagation(stats: dict[str, dict]):
@@ -20,6 +21,26 @@ def plot_signal_propagation(stats: dict[str, dict]):
     for ax, title in zip(axes, ("average squared channel mean", "average channel variance")):
         ax.set_yscale("log")
         ax.set_xlabel("residual block")
+        ax.set_title(title, fontsize=10)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_gradient_propagation(stats: dict[str, dict]):
+    """``stats``: network name -> :func:`cnnlab.analysis.gradient_propagation` result. Two panels against the
+    block index (input side on the left): the RMS of the loss gradient at each block's output and the norm of
+    the gradient of each block's parameters (log scale)."""
+    if not stats:
+        raise ValueError("stats must map at least one network name to gradient_propagation(...) results")
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
+    for name, result in stats.items():
+        blocks = range(1, len(result["layer"]) + 1)
+        axes[0].plot(blocks, result["grad_rms"], marker="o", markersize=3, label=name)
+        axes[1].plot(blocks, result["param_grad_norm"], marker="o", markersize=3, label=name)
+    for ax, title in zip(axes, ("gradient at the block's output (RMS)", "gradient of the block's weights (norm)")):
+        ax.set_yscale("log")
+        ax.set_xlabel("residual block (input side left)")
         ax.set_title(title, fontsize=10)
         ax.legend(fontsize=8)
     fig.tight_layout()

@@ -3,9 +3,13 @@ from .base import Explorer, figure_png
 from .compare import compare_explorer
 from .densenet import densenet_explorer
 from .filters import filter_explorer
+from .inception import inception_branch_costs, inception_explorer
+from .lesion import lesion_explorer
 from .receptive_field import receptive_field_explorer
 from .regularization import REGULARIZERS, regularizer_explorer
 from .shift import shift_explorer
 
 __all__ = ["Explorer", "figure_png", "compare_explorer", "filter_explorer", "receptive_field_explorer",
+           "inception_branch_costs", "inception_explorer",
+           "lesion_explorer",
            "densenet_explorer", "REGULARIZERS", "regularizer_explorer", "shift_explorer"]
