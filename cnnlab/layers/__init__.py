@@ -13,7 +13,7 @@ from .dense import DenseBlock, DenseLayer, Transition
 from .fire import Fire
 from .fractal import ColumnSampler, FractalBlock, FractalJoin
 from .inception import (GridReduction, InceptionAsymmetric, InceptionAux, InceptionExpanded, InceptionFactorized5x5,
-                        InceptionModule, InceptionV3Aux)
+                        InceptionModule, InceptionNaive, InceptionV3Aux)
 from .lenet import LENET5_C3_TABLE, EuclideanRBF, PartialConv, ScaledTanh, TrainableSubsampling, rbf_codes, rbf_loss
 from .lrn import PaperLRN
 from .mbconv import MBConv, make_divisible
@@ -35,7 +35,7 @@ from .xception import XceptionBlock
 __all__ = [
     "BlurPool", "MaxBlurPool", "binomial_filter", "BigLittleStage", "ConvBNAct", "DenseBlock", "DenseLayer",
     "Transition", "Fire", "ColumnSampler", "FractalBlock", "FractalJoin", "GridReduction", "InceptionAsymmetric",
-    "InceptionAux", "InceptionExpanded", "InceptionFactorized5x5", "InceptionModule", "InceptionV3Aux",
+    "InceptionAux", "InceptionExpanded", "InceptionFactorized5x5", "InceptionModule", "InceptionNaive", "InceptionV3Aux",
     "LENET5_C3_TABLE", "EuclideanRBF", "PartialConv", "ScaledTanh", "TrainableSubsampling", "rbf_codes", "rbf_loss", "PaperLRN",
     "MBConv", "make_divisible", "MLPConv", "SCALE_FACTORS", "MSDLayer", "SEARCH_SPACE", "FactorizedReduce",
     "Genotype", "NASCell", "ReLUConvBN", "SeparableStack", "CCell", "OnOffSplit", "SCell", "gaussian_window",

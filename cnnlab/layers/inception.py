@@ -1,5 +1,7 @@
 """Inception modules: parallel branches of different kernel sizes, concatenated along channels.
 
+* :class:`InceptionNaive` ([szegedy2015going] Fig. 2a): 1x1 | 3x3 | 5x5 | 3x3 max-pool, without
+  the 1x1 reductions: what the paper started from, and what its reductions save.
 * :class:`InceptionModule` (v1, [szegedy2015going] Fig. 2b): 1x1 | 1x1 -> 3x3 | 1x1 -> 5x5 |
   3x3 max-pool -> 1x1. The 1x1 "reduce" convolutions shrink the channels before the costly
   3x3 and 5x5 convolutions; the module as a whole is a cheap stand-in for one big, sparsely
@@ -23,7 +25,7 @@ from torch import nn
 
 from .conv import ConvBNAct
 
-__all__ = ["InceptionModule", "InceptionFactorized5x5", "InceptionAsymmetric", "InceptionExpanded",
+__all__ = ["InceptionNaive", "InceptionModule", "InceptionFactorized5x5", "InceptionAsymmetric", "InceptionExpanded",
            "GridReduction", "InceptionAux", "InceptionV3Aux"]
 
 
@@ -31,6 +33,24 @@ def _check(name: str, **channels: int) -> None:
     bad = {k: v for k, v in channels.items() if not isinstance(v, int) or v < 1}
     if bad:
         raise ValueError(f"{name} needs positive integer channel counts, got {bad}")
+
+
+class InceptionNaive(nn.Module):
+    """Fig. 2a of [szegedy2015going]: 1x1 | 3x3 | 5x5 | 3x3 max-pool, on the full input; out channels =
+    c1 + c3 + c5 + in_channels (the pool passes every input channel through, so the width can only grow
+    from module to module: one reason the paper added the 1x1 reductions)."""
+
+    def __init__(self, in_channels: int, c1: int, c3: int, c5: int, norm: bool = True, eps: float = 1e-5):
+        super().__init__()
+        _check("InceptionNaive", in_channels=in_channels, c1=c1, c3=c3, c5=c5)
+        self.branch1 = ConvBNAct(in_channels, c1, 1, norm=norm, eps=eps)
+        self.branch2 = ConvBNAct(in_channels, c3, 3, norm=norm, eps=eps)
+        self.branch3 = ConvBNAct(in_channels, c5, 5, norm=norm, eps=eps)
+        self.branch4 = nn.MaxPool2d(3, 1, 1, ceil_mode=True)
+        self.out_channels = c1 + c3 + c5 + in_channels
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([self.branch1(x), self.branch2(x), self.branch3(x), self.branch4(x)], dim=1)
 
 
 class InceptionModule(nn.Module):
@@ -171,19 +191,22 @@ class GridReduction(nn.Module):
 
 
 class InceptionAux(nn.Module):
-    """Auxiliary classifier: pool to ``pool_size`` x ``pool_size``, 1x1 conv (128), FC ``hidden``, dropout, FC.
+    """Auxiliary classifier: pool to ``pool_size`` x ``pool_size``, 1x1 conv (``conv_channels``, 128 in the
+    paper), FC ``hidden``, dropout, FC.
 
     ``pool`` defaults to an adaptive average pool (torchvision); GoogLeNet's paper uses a 5x5
     average pool with stride 3, which turns its 14x14 maps into 4x4.
     """
 
     def __init__(self, in_channels: int, num_classes: int, pool_size: int = 4, hidden: int = 1024,
-                 dropout: float = 0.7, norm: bool = True, eps: float = 1e-3, pool: nn.Module | None = None):
+                 dropout: float = 0.7, norm: bool = True, eps: float = 1e-3, pool: nn.Module | None = None,
+                 conv_channels: int = 128):
         super().__init__()
-        _check("InceptionAux", in_channels=in_channels, num_classes=num_classes, pool_size=pool_size, hidden=hidden)
+        _check("InceptionAux", in_channels=in_channels, num_classes=num_classes, pool_size=pool_size, hidden=hidden,
+               conv_channels=conv_channels)
         self.pool = pool if pool is not None else nn.AdaptiveAvgPool2d(pool_size)
-        self.conv = ConvBNAct(in_channels, 128, 1, norm=norm, eps=eps)
-        self.fc1 = nn.Linear(128 * pool_size * pool_size, hidden)
+        self.conv = ConvBNAct(in_channels, conv_channels, 1, norm=norm, eps=eps)
+        self.fc1 = nn.Linear(conv_channels * pool_size * pool_size, hidden)
         self.relu = nn.ReLU(inplace=True)
         self.dropout = nn.Dropout(dropout)
         self.fc2 = nn.Linear(hidden, num_classes)

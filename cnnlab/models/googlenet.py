@@ -16,7 +16,9 @@ Three forms:
   reference figure is registered and the tests check every module against Table 1's sizes.
 * ``googlenet`` (CIFAR): torchvision's modules on 32x32: a 3x3 stem without stride (conv 64,
   1x1 64, 3x3 192) and one max-pool, so the Inception stages run at 16, 8 and 4 pixels; aux heads
-  pool to 2x2 and have 512 hidden units. ``width`` scales every channel count.
+  pool to 2x2 and have 512 hidden units. ``width`` scales every channel count (the aux heads' 128
+  and 512 too); ``batch_norm=False`` removes every batch norm (conv + bias + ReLU, as the paper),
+  for comparing with BN-Inception [ioffe2015batch] at the same learning rate.
 
 In training mode the model returns ``(main, aux1, aux2)`` (aux1 after 4a, aux2 after 4d;
 torchvision orders them the other way); in eval mode only the main logits. The paper weights the
@@ -51,13 +53,17 @@ class GoogLeNet(Network):
     """Stem, inception3 (3a, 3b, pool), inception4 (4a-4e, pool), inception5 (5a, 5b), aux1, aux2, head."""
 
     def __init__(self, num_classes: int = 10, stem: str = "cifar", aux_logits: bool = True, width: float = 1.0,
-                 dropout: float | None = None, aux_dropout: float = 0.7):
+                 dropout: float | None = None, aux_dropout: float = 0.7, batch_norm: bool | None = None):
         if stem not in STEMS:
             raise ValueError(f"stem must be one of {STEMS}, got {stem!r}")
+        if batch_norm is not None and (not isinstance(batch_norm, bool) or stem != "cifar"):
+            raise ValueError(f"batch_norm (True or False) is an option of the CIFAR form only (the ImageNet forms "
+                             f"fix it: torchvision's has BN, the paper's has none); got {batch_norm!r} for stem "
+                             f"{stem!r}")
         if width <= 0 or (width != 1.0 and stem != "cifar"):
             raise ValueError(f"width must be positive, and 1.0 for the ImageNet forms; got {width}")
         super().__init__(in_channels=3, input_size=32 if stem == "cifar" else 224)
-        norm = stem != "paper"
+        norm = stem != "paper" if batch_norm is None else batch_norm
         eps = 1e-3  # torchvision's BasicConv2d
         five = 3 if stem in ("torchvision", "cifar") else 5
         ch = lambda c: max(1, round(c * width))  # noqa: E731
@@ -94,7 +100,7 @@ class GoogLeNet(Network):
         self.aux_logits = aux_logits
         if aux_logits:
             if stem == "cifar":
-                aux = dict(pool_size=2, hidden=512)
+                aux = dict(pool_size=2, hidden=ch(512), conv_channels=ch(128))
             elif stem == "paper":
                 aux = dict(pool_size=4, pool=None)
             else:
@@ -138,7 +144,8 @@ def googlenet_paper_imagenet(num_classes: int = 1000, *, aux_logits: bool = True
 
 @register("googlenet", paper="szegedy2015going", family="googlenet", tags=("chapter04", "aux"))
 def googlenet(num_classes: int = 10, *, width: float = 1.0, aux_logits: bool = True, dropout: float | None = None,
-              aux_dropout: float = 0.7) -> GoogLeNet:
-    """GoogLeNet on 32x32 (module docstring); ``width`` scales the channels."""
+              aux_dropout: float = 0.7, batch_norm: bool = True) -> GoogLeNet:
+    """GoogLeNet on 32x32 (module docstring); ``width`` scales the channels; ``batch_norm=False`` removes
+    every batch norm (the convolutions then get biases)."""
     return GoogLeNet(num_classes, stem="cifar", width=width, aux_logits=aux_logits, dropout=dropout,
-                     aux_dropout=aux_dropout)
+                     aux_dropout=aux_dropout, batch_norm=batch_norm)
