@@ -79,6 +79,13 @@ class FractalBlock(nn.Module):
     def _ending(self, depth: int) -> list[int]:
         return [j for j, span in enumerate(self.spans) if depth % span == 0]
 
+    def column_forward(self, x: torch.Tensor, column: int) -> torch.Tensor:
+        """Column ``column`` alone (0-based, shallowest first): its chain of 2^column convs, no joins.
+        This is what global drop-path trains when it draws that column."""
+        for conv in self.columns[column]:
+            x = conv(x)
+        return x
+
     def forward(self, x: torch.Tensor, chosen: torch.Tensor) -> torch.Tensor:
         current = [x] * len(self.columns)  # the input of each column's next conv
         for d, join in zip(range(1, self.depth + 1), self.joins):

@@ -15,7 +15,11 @@ modules that hold all the randomness and use tensor operations only (no Python b
 value), so the network stays traceable by torch.fx.
 
 The CIFAR network has B=5 blocks of 64, 128, 256, 512, 512 channels, each followed by 2x2
-max-pooling (32x32 -> 1x1), then a linear layer; C=3 gives 20 layers. ``dropout`` is the rate of
+max-pooling (32x32 -> 1x1), then a linear layer; C=3 gives 20 layers.
+
+A single column can be evaluated alone after training (the paper's Table 1, "deepest column alone"):
+``with model.only_column(j): ...`` runs every block as its column ``j`` only (0-based, shallowest
+first; ``columns - 1`` is the deepest), a plain network of ``5 * 2^j`` convolutions. ``dropout`` is the rate of
 the last block, rates growing linearly from 0 (the paper's 0, 10, ..., 40%).
 
 Parameter count: ours has 33.72M at C=3; the paper prints 38.6M for its 20-layer network. The
@@ -27,6 +31,8 @@ from the paper's description or its code, and no reference figure is checked.
 from __future__ import annotations
 
 from collections import OrderedDict
+from contextlib import contextmanager
+from typing import Iterator
 
 import torch
 import torch.nn as nn
@@ -51,6 +57,8 @@ class FractalNet(Network):
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"dropout must lie in [0, 1), got {dropout!r}")
         self.sampler = ColumnSampler(columns, global_ratio)
+        self.columns = columns
+        self.column: int | None = None  # set by only_column: run that column alone
         blocks, channels = OrderedDict(), 3
         for b, width in enumerate(widths):
             rate = dropout * b / max(len(widths) - 1, 1)
@@ -61,7 +69,23 @@ class FractalNet(Network):
         side = 32 // 2 ** len(widths)
         self.head = nn.Sequential(nn.Flatten(), nn.Linear(channels * side * side, num_classes))
 
+    @contextmanager
+    def only_column(self, column: int) -> Iterator[FractalNet]:
+        """Inside the ``with`` block the network is column ``column`` alone (0-based, shallowest first)."""
+        if isinstance(column, bool) or not isinstance(column, int) or not 0 <= column < self.columns:
+            raise ValueError(f"column must be an integer from 0 (the shallowest) to {self.columns - 1} "
+                             f"(the deepest), got {column!r}")
+        previous, self.column = self.column, column
+        try:
+            yield self
+        finally:
+            self.column = previous
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.column is not None:
+            for block in self.blocks.values():
+                x = self.pool(block.column_forward(x, self.column))
+            return self.head(x)
         chosen = self.sampler(x)
         for block in self.blocks.values():
             x = self.pool(block(x, chosen))

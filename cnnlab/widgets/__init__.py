@@ -2,6 +2,7 @@
 from .base import Explorer, figure_png
 from .compare import compare_explorer
 from .densenet import densenet_explorer
+from .family import fractal_explorer, width_depth_explorer
 from .filters import filter_explorer
 from .inception import inception_branch_costs, inception_explorer
 from .lesion import lesion_explorer
@@ -12,4 +13,5 @@ from .shift import shift_explorer
 __all__ = ["Explorer", "figure_png", "compare_explorer", "filter_explorer", "receptive_field_explorer",
            "inception_branch_costs", "inception_explorer",
            "lesion_explorer",
+           "fractal_explorer", "width_depth_explorer",
            "densenet_explorer", "REGULARIZERS", "regularizer_explorer", "shift_explorer"]
