@@ -54,5 +54,5 @@ def lesion_explorer(models: dict[str, nn.Module], batches, deleted: tuple[str, .
         return fig
 
     return Explorer("Block deletion", {"delete": control}, draw,
-                    hint="select blocks to delete (ctrl/shift-click for several): the residual network loses a "
-                         "little for each, the plain network collapses at the first")
+                    hint="select blocks to delete (ctrl/shift-click for several) and compare how much accuracy "
+                         "each network keeps")
