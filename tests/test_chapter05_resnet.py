@@ -44,6 +44,10 @@ def test_gradient_propagation_agrees_with_retain_grad_on_a_resnet_and_leaves_gra
     result = gradient_propagation(model, x, y)
     assert len(result["layer"]) == 9 and result["layer"][0] == "stages.stage1.0"
     assert model.training and all(p.grad is None for p in model.parameters())
+    untouched = cnnlab.models.create("resnet20")  # batch norm running statistics are put back
+    before = {n: b.clone() for n, b in untouched.named_buffers()}
+    gradient_propagation(untouched.train(), x, y)
+    assert all(torch.equal(before[n], b) for n, b in untouched.named_buffers())
     # second implementation: run the stages by hand, keep each block's output, backward()
     torch.manual_seed(0)
     twin = cnnlab.models.create("resnet20").train()

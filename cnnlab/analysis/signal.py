@@ -64,11 +64,14 @@ def gradient_propagation(model: nn.Module, x: torch.Tensor, y: torch.Tensor, lay
                          loss_fn=F.cross_entropy) -> dict[str, list]:
     """Backward statistics per layer for one batch: the gradient of ``loss_fn(model(x), y)`` with respect to
     the output of each of ``layers`` (default: modules named like blocks/stages, as
-    :func:`signal_propagation`) and to each layer's parameters. Returns ``{"layer", "grad_rms", "param_grad_norm"}``
-    lists in forward order: ``grad_rms`` is the root mean square of d loss / d output over the batch, its
-    channels and positions; ``param_grad_norm`` the L2 norm of the gradient of all the layer's parameters
-    together (0 for a layer without parameters). The model keeps its mode (train: batch statistics in batch
-    norm) and its ``.grad`` fields are left untouched (``torch.autograd.grad``, not ``backward``).
+    :func:`signal_propagation`) and to each layer's parameters. Returns ``{"layer", "grad_rms",
+    "param_grad_norm"}`` lists in forward order: ``grad_rms`` is the root mean square of d loss / d output over
+    the batch, its channels and positions; ``param_grad_norm`` the L2 norm of the gradient of all the layer's
+    parameters together (0 for a layer without parameters).
+
+    The model keeps its mode (in train mode batch norm normalizes with the batch statistics, as at a training
+    step), its buffers (batch norm's running statistics are put back after the forward pass) and its ``.grad``
+    fields (``torch.autograd.grad``, not ``backward``): measuring a trained model changes nothing in it.
     """
     modules, layers = _checked_layers(model, layers)
     outputs: dict[str, torch.Tensor] = {}
@@ -80,20 +83,25 @@ def gradient_propagation(model: nn.Module, x: torch.Tensor, y: torch.Tensor, lay
 
     parameter = next(model.parameters(), None)
     device = parameter.device if parameter is not None else x.device
+    buffers = {name: buffer.clone() for name, buffer in model.named_buffers()}
     handles = [modules[name].register_forward_hook(hook(name)) for name in layers]
     try:
         loss = loss_fn(model(x.to(device)), y.to(device))
+        seen = list(outputs)
+        params = {name: [p for p in modules[name].parameters() if p.requires_grad] for name in seen}
+        grads = torch.autograd.grad(loss, [outputs[name] for name in seen] + [p for n in seen for p in params[n]],
+                                    allow_unused=True)
     finally:
         for handle in handles:
             handle.remove()
-    seen = [name for name in outputs]
-    params = {name: [p for p in modules[name].parameters() if p.requires_grad] for name in seen}
-    flat = [p for name in seen for p in params[name]]
-    grads = torch.autograd.grad(loss, [outputs[name] for name in seen] + flat, allow_unused=True)
-    output_grads, param_grads = grads[:len(seen)], iter(grads[len(seen):])
+        with torch.no_grad():  # after the backward pass, which needs the buffers as the forward pass saw them
+            for name, buffer in model.named_buffers():
+                buffer.copy_(buffers[name])
+    output_grads, param_grads = grads[:len(seen)], list(grads[len(seen):])
     result = {"layer": seen, "grad_rms": [], "param_grad_norm": []}
     for name, grad in zip(seen, output_grads):
         result["grad_rms"].append(0.0 if grad is None else grad.pow(2).mean().sqrt().item())
-        squares = [g.pow(2).sum() for g in (next(param_grads) for _ in params[name]) if g is not None]
-        result["param_grad_norm"].append(torch.stack(squares).sum().sqrt().item() if squares else 0.0)
+        mine, param_grads = param_grads[:len(params[name])], param_grads[len(params[name]):]
+        squares = sum(g.pow(2).sum().item() for g in mine if g is not None)
+        result["param_grad_norm"].append(squares ** 0.5)
     return result

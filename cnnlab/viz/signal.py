@@ -40,7 +40,7 @@ def plot_gradient_propagation(stats: dict[str, dict]):
         axes[1].plot(blocks, result["param_grad_norm"], marker="o", markersize=3, label=name)
     for ax, title in zip(axes, ("gradient at the block's output (RMS)", "gradient of the block's weights (norm)")):
         ax.set_yscale("log")
-        ax.set_xlabel("residual block (input side left)")
+        ax.set_xlabel("block (input side left)")
         ax.set_title(title, fontsize=10)
         ax.legend(fontsize=8)
     fig.tight_layout()
