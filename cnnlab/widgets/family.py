@@ -112,39 +112,41 @@ def fractal_explorer(p_local: float = 0.15) -> Explorer:
 
 
 def width_depth_explorer(build, depths: tuple[int, ...], widths: tuple[int, ...], references: dict[str, tuple]):
-    """Parameters and multiply-adds of ``build(depth, width)`` (e.g. ``cnnlab.models.resnet.wide_resnet``)
-    against depth, for the chosen width, beside ``references`` (name -> (parameters, MACs)) as fixed points."""
+    """Parameters of ``build(depth, width)`` (e.g. ``cnnlab.models.resnet.wide_resnet``) against depth, one
+    line per width (the chosen one highlighted, each point labelled with its multiply-adds), beside
+    ``references`` (name -> (depth, parameters)) as fixed points. Every model is built and counted once."""
     if not depths or not widths:
         raise ValueError("depths and widths must list at least one value each")
     cost = {}
-
-    def measure(depth, width):
-        if (depth, width) not in cost:
-            model = build(depth, width)
-            cost[depth, width] = (count_parameters(model), count_flops(model)["macs"])
-        return cost[depth, width]
-
+    for w in widths:
+        for d in depths:
+            model = build(d, w)
+            cost[d, w] = (count_parameters(model) / 1e6, count_flops(model)["macs"] / 1e6)
     width = widgets.SelectionSlider(options=list(widths), value=widths[0], description="width k")
 
     def draw(width):
-        fig, ax = plt.subplots(figsize=(6, 4))
-        points = [measure(d, width) for d in depths]
-        ax.plot([p[0] / 1e6 for p in points], [m[1] / 1e6 for m in points], "o-", color="tab:blue",
-                label=f"width k = {width}")
-        for d, (p, m) in zip(depths, points):
-            ax.annotate(f"depth {d}", (p / 1e6, m / 1e6), fontsize=7, xytext=(4, -8), textcoords="offset points")
-        for name, (p, m) in references.items():
-            ax.plot(p / 1e6, m / 1e6, "s", color="tab:orange")
-            ax.annotate(name, (p / 1e6, m / 1e6), fontsize=7, xytext=(4, 4), textcoords="offset points")
-        ax.set_xscale("log")
+        fig, ax = plt.subplots(figsize=(6.5, 4))
+        for w in widths:
+            chosen = w == width
+            ax.plot(depths, [cost[d, w][0] for d in depths], "o-", color="tab:blue" if chosen else "0.82",
+                    zorder=3 if chosen else 1, label=f"WRN-d-{width}, labelled with its MACs per image" if chosen else None)
+            ax.annotate(f"k={w}", (depths[-1], cost[depths[-1], w][0]), fontsize=7, xytext=(5, -3),
+                        textcoords="offset points", color="tab:blue" if chosen else "0.6")
+        for d in depths:
+            ax.annotate(f"{cost[d, width][1]:,.0f}M", (d, cost[d, width][0]), fontsize=7, xytext=(-8, 7),
+                        textcoords="offset points")
+        for name, (d, p) in references.items():
+            ax.plot(d, p / 1e6, "s", color="tab:orange")
+            ax.annotate(name, (d, p / 1e6), fontsize=7, xytext=(6, -3), textcoords="offset points",
+                        color="tab:orange")
         ax.set_yscale("log")
-        ax.set_xlabel("parameters (millions)")
-        ax.set_ylabel("multiply-adds per image (millions)")
-        ax.set_title("deeper (along the line) or wider (move the slider)", fontsize=9)
-        ax.legend(fontsize=8, loc="upper left")
+        ax.set_xlabel("depth (as in the network's name)")
+        ax.set_ylabel("parameters (millions)")
+        ax.set_title("Wide ResNets: parameters against depth, for each width k", fontsize=9)
+        ax.legend(fontsize=7, loc="lower right")
         fig.tight_layout()
         return fig
 
     return Explorer("Width against depth", {"width": width}, draw,
-                    hint="move k: the same depths at k times the width cost about k^2 times the parameters "
-                         "and multiply-adds; compare with the deep thin ResNets (squares)")
+                    hint="move k: every depth costs about k^2 times the parameters and multiply-adds; find the "
+                         "(depth, k) that matches a deep thin ResNet's budget (squares)")
