@@ -128,8 +128,9 @@ def width_depth_explorer(build, depths: tuple[int, ...], widths: tuple[int, ...]
         fig, ax = plt.subplots(figsize=(6.5, 4))
         for w in widths:
             chosen = w == width
+            label = f"WRN-d-{width}, labelled with its MACs per image" if chosen else None
             ax.plot(depths, [cost[d, w][0] for d in depths], "o-", color="tab:blue" if chosen else "0.82",
-                    zorder=3 if chosen else 1, label=f"WRN-d-{width}, labelled with its MACs per image" if chosen else None)
+                    zorder=3 if chosen else 1, label=label)
             ax.annotate(f"k={w}", (depths[-1], cost[depths[-1], w][0]), fontsize=7, xytext=(5, -3),
                         textcoords="offset points", color="tab:blue" if chosen else "0.6")
         for d in depths:
