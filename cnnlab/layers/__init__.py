@@ -25,6 +25,7 @@ from .nf import NFBasicBlock, NFBottleneck
 from .regularizers import DropBlock2d, ShakeDrop, ShakeShake, Swapout, drop_probabilities, survival_probabilities
 from .residual import (SHORTCUTS, BasicBlock, Bottleneck, PreActBlock, PreActBottleneck, PyramidBlock,
                        PyramidBottleneck, ResidualBlock, WideBlock, ZeroPadShortcut, make_shortcut)
+from .resnext import EarlyConcatenation, GroupedConvolution, ResNeXtBlock, SplitTransformMerge
 from .scaled_ws import ACTIVATION_GAMMA, ScaledActivation, ScaledStdConv2d
 from .se import SqueezeExcite, attention_weights
 from .separable import DepthwiseSeparableConv, separable_cost, standard_conv_cost
@@ -42,6 +43,7 @@ __all__ = [
     "NFBasicBlock", "NFBottleneck", "DropBlock2d", "ShakeDrop", "ShakeShake", "Swapout", "drop_probabilities",
     "survival_probabilities", "SHORTCUTS", "BasicBlock", "Bottleneck", "PreActBlock", "PreActBottleneck",
     "PyramidBlock", "PyramidBottleneck", "ResidualBlock", "WideBlock", "ZeroPadShortcut", "make_shortcut",
+    "EarlyConcatenation", "GroupedConvolution", "ResNeXtBlock", "SplitTransformMerge",
     "ACTIVATION_GAMMA", "ScaledActivation", "ScaledStdConv2d", "SqueezeExcite", "attention_weights",
     "DepthwiseSeparableConv", "separable_cost", "standard_conv_cost", "ShakeShakeBlock", "ShiftedPoolShortcut",
     "SelectiveKernel", "SKBottleneck", "XceptionBlock",
