@@ -20,6 +20,7 @@ import torch
 import torch.nn as nn
 from torch.utils.flop_counter import FlopCounterMode
 
+from ..layers.running_stats import running_stats_kept
 from .receptive_field import receptive_field_table
 
 __all__ = ["count_parameters", "count_flops", "activation_memory", "saved_activation_memory", "measure_latency",
@@ -89,17 +90,13 @@ def saved_activation_memory(model: nn.Module, input_size=(1, 3, 32, 32)) -> int:
             saved[storage.data_ptr()] = storage.nbytes()
         return tensor
 
-    buffers = [b.clone() for b in model.buffers()]
     was_training = model.training
     model.train()
     try:
-        with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
+        with running_stats_kept(model), torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
             model(x)
     finally:
         model.train(was_training)
-        with torch.no_grad():
-            for buffer, value in zip(model.buffers(), buffers):
-                buffer.copy_(value)
     return sum(saved.values())
 
 

@@ -10,6 +10,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from ..layers.running_stats import running_stats_kept
+
 __all__ = ["signal_propagation", "gradient_propagation"]
 
 _BLOCK_NAME = re.compile(r"(block|layer|stage)s?\.?\d*(\.\d+)?$")
@@ -83,20 +85,17 @@ def gradient_propagation(model: nn.Module, x: torch.Tensor, y: torch.Tensor, lay
 
     parameter = next(model.parameters(), None)
     device = parameter.device if parameter is not None else x.device
-    buffers = {name: buffer.clone() for name, buffer in model.named_buffers()}
     handles = [modules[name].register_forward_hook(hook(name)) for name in layers]
-    try:
-        loss = loss_fn(model(x.to(device)), y.to(device))
-        seen = list(outputs)
-        params = {name: [p for p in modules[name].parameters() if p.requires_grad] for name in seen}
-        grads = torch.autograd.grad(loss, [outputs[name] for name in seen] + [p for n in seen for p in params[n]],
-                                    allow_unused=True)
+    try:  # the buffers come back after the backward pass, which needs them as the forward pass saw them
+        with running_stats_kept(model):
+            loss = loss_fn(model(x.to(device)), y.to(device))
+            seen = list(outputs)
+            params = {name: [p for p in modules[name].parameters() if p.requires_grad] for name in seen}
+            grads = torch.autograd.grad(loss, [outputs[name] for name in seen] +
+                                        [p for n in seen for p in params[n]], allow_unused=True)
     finally:
         for handle in handles:
             handle.remove()
-        with torch.no_grad():  # after the backward pass, which needs the buffers as the forward pass saw them
-            for name, buffer in model.named_buffers():
-                buffer.copy_(buffers[name])
     output_grads, param_grads = grads[:len(seen)], list(grads[len(seen):])
     result = {"layer": seen, "grad_rms": [], "param_grad_norm": []}
     for name, grad in zip(seen, output_grads):

@@ -25,6 +25,7 @@ from .nf import NFBasicBlock, NFBottleneck
 from .regularizers import DropBlock2d, ShakeDrop, ShakeShake, Swapout, drop_probabilities, survival_probabilities
 from .residual import (SHORTCUTS, BasicBlock, Bottleneck, PreActBlock, PreActBottleneck, PyramidBlock,
                        PyramidBottleneck, ResidualBlock, WideBlock, ZeroPadShortcut, make_shortcut)
+from .running_stats import running_stats_kept
 from .resnext import EarlyConcatenation, GroupedConvolution, ResNeXtBlock, SplitTransformMerge
 from .scaled_ws import ACTIVATION_GAMMA, ScaledActivation, ScaledStdConv2d
 from .se import SqueezeExcite, attention_weights
@@ -43,7 +44,7 @@ __all__ = [
     "NFBasicBlock", "NFBottleneck", "DropBlock2d", "ShakeDrop", "ShakeShake", "Swapout", "drop_probabilities",
     "survival_probabilities", "SHORTCUTS", "BasicBlock", "Bottleneck", "PreActBlock", "PreActBottleneck",
     "PyramidBlock", "PyramidBottleneck", "ResidualBlock", "WideBlock", "ZeroPadShortcut", "make_shortcut",
-    "EarlyConcatenation", "GroupedConvolution", "ResNeXtBlock", "SplitTransformMerge",
+    "running_stats_kept", "EarlyConcatenation", "GroupedConvolution", "ResNeXtBlock", "SplitTransformMerge",
     "ACTIVATION_GAMMA", "ScaledActivation", "ScaledStdConv2d", "SqueezeExcite", "attention_weights",
     "DepthwiseSeparableConv", "separable_cost", "standard_conv_cost", "ShakeShakeBlock", "ShiftedPoolShortcut",
     "SelectiveKernel", "SKBottleneck", "XceptionBlock",

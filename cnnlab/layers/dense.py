@@ -21,25 +21,15 @@ a second forward through those operations. Outputs and gradients are the same; u
 """
 from __future__ import annotations
 
-from contextlib import contextmanager, nullcontext
+from contextlib import nullcontext
 
 import torch
 from torch import nn
 from torch.utils.checkpoint import checkpoint
 
+from .running_stats import running_stats_kept
+
 __all__ = ["DenseLayer", "DenseBlock", "Transition"]
-
-
-@contextmanager
-def _statistics_kept(norm: nn.BatchNorm2d):
-    """Run the body, then put ``norm``'s running statistics back as they were (for the recomputation)."""
-    saved = [buffer.clone() for buffer in norm.buffers()]
-    try:
-        yield
-    finally:
-        with torch.no_grad():
-            for buffer, value in zip(norm.buffers(), saved):
-                buffer.copy_(value)
 
 
 class DenseLayer(nn.Module):
@@ -84,7 +74,7 @@ class DenseLayer(nn.Module):
         if self.memory_efficient and torch.is_grad_enabled() and any(f.requires_grad for f in features):
             norm = self.norm1 if self.bottleneck else self.norm2
             x = checkpoint(self.first_conv, *features, use_reentrant=False,
-                           context_fn=lambda: (nullcontext(), _statistics_kept(norm)))
+                           context_fn=lambda: (nullcontext(), running_stats_kept(norm)))
         else:
             x = self.first_conv(*features)
         if self.bottleneck:

@@ -26,6 +26,7 @@ that keeps a block's weights at those of the ResNet bottleneck (``C=1``, ``d=64`
 """
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from math import sqrt
 
 import torch
@@ -53,7 +54,7 @@ def bottleneck_width(cardinality: int, in_channels: int = 256, reference_width: 
     return max(1, round((-2 * in_channels + sqrt(4 * in_channels ** 2 + 36 * budget)) / 18))
 
 
-class ResNeXtBlock(nn.Module):
+class ResNeXtBlock(nn.Module, ABC):
     """What the three forms share: the checked shape, the batch norm after the merge and the ReLU
     after the identity shortcut. A form implements :meth:`transform`, the sum of the ``C`` paths."""
 
@@ -68,8 +69,9 @@ class ResNeXtBlock(nn.Module):
         self.bn_out = nn.BatchNorm2d(in_channels)
         self.relu = nn.ReLU()
 
+    @abstractmethod
     def transform(self, x: torch.Tensor) -> torch.Tensor:
-        raise NotImplementedError
+        """The sum of the ``C`` paths (each form computes it its own way)."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.relu(x + self.bn_out(self.transform(x)))
