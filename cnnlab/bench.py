@@ -3,8 +3,9 @@
 For each model, on the current device, with CIFAR-shaped synthetic images (random uint8, 3x32x32):
 
 * **cnnlab path** -- images already on the device, augmented there by ``cnnlab.data.DeviceLoader``;
-  ``fit``'s own step, :class:`cnnlab.train.TrainStep` (mixed precision and channels-last on CUDA, SGD
-  with a constant learning rate).
+  ``fit``'s own step, :class:`cnnlab.train.TrainStep`, with the precision ``fit`` chooses on this device
+  (:mod:`cnnlab.train.precision`: bfloat16 or float16 autocast and channels-last where the hardware runs
+  them natively, else float32), SGD with a constant learning rate.
 * **textbook path** -- ``torch.utils.data.DataLoader`` over CPU images with torchvision v2
   transforms (pad-crop, flip, normalize) in the loader, float32, a plain loop.
 
@@ -89,7 +90,7 @@ def _cnnlab_path(model, split, batch_size, device):
                           std=CIFAR_STD, channels_last=step.memory_format == torch.channels_last, seed=0)
 
     def infer(x, y):
-        with torch.no_grad(), torch.autocast(device.type, dtype=step.amp_dtype, enabled=step.use_amp):
+        with torch.no_grad(), torch.autocast(device.type, dtype=step.precision.dtype, enabled=step.precision.autocast):
             model(x)
 
     return loader, step, infer
@@ -178,8 +179,9 @@ def benchmark(models=None, batch_size: int = 32, steps: int = 5, warmup: int = 2
                 runs[path].append(_measure(path, build, split, batch_size, device, warmup, steps, workers))
         rows += [_median_row(name, runs["cnnlab"]), _median_row(name, runs["textbook"])]
     from .session import describe_device
+    from .train.precision import choose_precision
 
-    return dict(device=describe_device(device), torch=str(torch.__version__),
+    return dict(device=describe_device(device), precision=str(choose_precision(device)), torch=str(torch.__version__),
                 date=datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
                 batch_size=batch_size, steps=steps, warmup=warmup, workers=workers, rounds=rounds, rows=rows,
                 skipped=skipped)
@@ -188,6 +190,7 @@ def benchmark(models=None, batch_size: int = 32, steps: int = 5, warmup: int = 2
 def markdown_table(result: dict) -> str:
     """The result as a markdown table, headed with device, torch version and date."""
     lines = [f"Device: {result['device']} | torch {result['torch']} | {result['date']}",
+             f"cnnlab path precision: {result['precision']}; textbook path: float32, NCHW",
              f"batch {result['batch_size']}, {result['warmup']} warm-up + {result['steps']} timed steps per path, "
              f"median of {result['rounds']} rounds (paths alternate going first), textbook DataLoader workers: "
              f"{result['workers']}; s/epoch is extrapolated to 50,000 images", "",
@@ -206,7 +209,7 @@ def markdown_table(result: dict) -> str:
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(prog="python -m cnnlab.bench", description=__doc__.split("\n")[0])
     parser.add_argument("--models", nargs="+", default=DEFAULT_MODELS, help="registry names")
-    parser.add_argument("--batch-size", type=int, default=None, help="default 32 on CPU, 256 on CUDA")
+    parser.add_argument("--batch-size", type=int, default=None, help="default 128 (fit's) on CPU, 256 on CUDA")
     parser.add_argument("--steps", type=int, default=None, help="timed steps per path (default 5 CPU, 50 CUDA)")
     parser.add_argument("--warmup", type=int, default=None, help="untimed steps first (default 2 CPU, 10 CUDA)")
     parser.add_argument("--workers", type=int, default=None, help="textbook DataLoader workers (0 CPU, 4 CUDA)")
@@ -217,7 +220,7 @@ def main(argv=None) -> dict:
     from . import get_device
 
     gpu = (torch.device(args.device) if args.device else get_device()).type == "cuda"
-    result = benchmark(args.models, batch_size=args.batch_size or (256 if gpu else 32),
+    result = benchmark(args.models, batch_size=args.batch_size or (256 if gpu else 128),
                        steps=args.steps or (50 if gpu else 5), warmup=args.warmup if args.warmup is not None
                        else (10 if gpu else 2), device=args.device, workers=args.workers, rounds=args.rounds)
     print(markdown_table(result))

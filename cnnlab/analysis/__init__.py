@@ -16,6 +16,7 @@ from .regularization import (BRANCH_REGULARIZERS, logit_gaps, mixed_samples, opt
                              penultimate_projection, regularizer_masks, residual_branch_mix, shake_shake_mix,
                              unitwise_ratios)
 from .shift import consistency, equivariance_error, shift_images
+from .paired import Paired, paired, test_standard_error
 from .lesion import accuracy_without, block_deletion, deleted_blocks, residual_blocks
 from .signal import gradient_propagation, signal_propagation
 
@@ -27,5 +28,6 @@ __all__ = [
     "receptive_field_table", "BRANCH_REGULARIZERS", "logit_gaps", "mixed_samples", "optimal_logit_gap",
     "penultimate_projection", "regularizer_masks", "residual_branch_mix", "shake_shake_mix", "unitwise_ratios",
     "consistency", "equivariance_error", "shift_images", "signal_propagation", "gradient_propagation",
-    "accuracy_without", "block_deletion", "deleted_blocks", "residual_blocks",
+    "accuracy_without", "block_deletion", "deleted_blocks", "residual_blocks", "Paired", "paired",
+    "test_standard_error",
 ]

@@ -21,7 +21,8 @@ from .history import History
 from .live import LiveCurves
 from .losses import main_output
 from .recipe import DEFAULT_LR, MIXES, OPTIMIZERS, SCHEDULES, Recipe, settings_differences
-from .step import NonFiniteLoss, TrainStep, memory_format
+from .precision import choose_precision
+from .step import NonFiniteLoss, TrainStep
 
 __all__ = ["fit", "StepInfo", "OPTIMIZERS", "SCHEDULES", "MIXES", "DEFAULT_LR"]
 
@@ -66,9 +67,14 @@ def fit(model: nn.Module, data, epochs: int, *, batch_size: int = 128, optimizer
     ``KeyboardInterrupt``), as Ctrl-C would: the History of the finished epochs is returned, and the
     checkpoint keeps the last finished epoch.
 
-    **A NaN or infinite loss** stops training before that step changes the weights: a message says the
-    epoch, step and learning rate, the checkpoint keeps the last finished epoch and the History so far is
-    returned (``meta["stopped"]`` says why).
+    **A NaN or infinite loss** stops training and leaves the model with the weights of the step before it:
+    a message says the epoch, step and learning rate, the checkpoint keeps the last finished epoch and the
+    History so far is returned (``meta["stopped"]`` says why). The loss is checked on the device and read
+    every step on a CPU, every 50 steps on a GPU (:func:`~cnnlab.train.step.read_interval`).
+
+    **Precision.** ``amp`` and ``channels_last`` (``"auto"``, True, False) are resolved by
+    :func:`~cnnlab.train.precision.choose_precision`: bfloat16 or float16 autocast where the device runs it
+    natively; the choice is printed at the start and recorded in ``meta["options"]``.
 
     **Checkpoints.** ``checkpoint`` (a file path, checked before training) is written atomically after
     every epoch, with the settings of the run. A new run never silently replaces an earlier one: a
@@ -95,7 +101,7 @@ def fit(model: nn.Module, data, epochs: int, *, batch_size: int = 128, optimizer
     device = _device(device)
     seed_everything(seed)
 
-    layout = memory_format(recipe.channels_last, device)
+    layout = choose_precision(device, recipe.amp, recipe.channels_last).memory_format
     if train_loader is None:
         train_loader = _device_loader(data, data.train, recipe, device, layout, train=True)
     if test_loader is None:
@@ -110,8 +116,9 @@ def fit(model: nn.Module, data, epochs: int, *, batch_size: int = 128, optimizer
     _check_classes(model.to(device), data, test_loader, device)
     step = TrainStep(model, recipe, steps_per_epoch, device, getattr(data, "num_classes", None), teacher, loss_fn)
     generators = _generators(train_loader)
-    settings = {**recipe.as_dict(), "amp": str(step.amp_dtype).replace("torch.", "") if step.use_amp else False,
-                "channels_last": step.memory_format == torch.channels_last,
+    precision = step.precision
+    settings = {**recipe.as_dict(), "amp": str(precision.dtype).replace("torch.", "") if precision.autocast else False,
+                "channels_last": precision.channels_last,
                 "teacher": architecture_of(teacher) if teacher is not None else None,
                 "steps_per_epoch": steps_per_epoch}
 
@@ -133,7 +140,9 @@ def fit(model: nn.Module, data, epochs: int, *, batch_size: int = 128, optimizer
                   "(resume=True continues a run)")
     curves = LiveCurves(live)
     held_out, split = (val_loader, "val") if val_loader is not None else (test_loader, "test")
-    autocast_dtype = step.amp_dtype if step.use_amp else None
+    autocast_dtype = step.autocast_dtype
+    if progress:
+        print(f"training {history.meta['model']} on {history.meta['device']}: {precision}")
 
     try:
         for epoch in range(start_epoch + 1, recipe.epochs + 1):
@@ -141,15 +150,16 @@ def fit(model: nn.Module, data, epochs: int, *, batch_size: int = 128, optimizer
             started, seen, loss_sum, correct = time.perf_counter(), 0, 0.0, 0
             batches = tqdm(train_loader, desc=f"epoch {epoch}/{recipe.epochs}", disable=not progress, leave=False)
             for batch, (x, y) in enumerate(batches, 1):
-                lr_used = step.lr
-                loss, outputs = step(x, y)  # NonFiniteLoss when the loss is NaN or infinite
+                loss, outputs = step(x, y)
+                if on_step is not None or batch % step.check_every == 0 or batch == steps_per_epoch:
+                    step.check()  # NonFiniteLoss when a loss was NaN or infinite (its weights are undone)
                 seen += len(y)
                 loss_sum += loss.float() * len(y)
                 logits = main_output(outputs).detach()
                 correct += (logits.argmax(1) == y).sum()
                 if on_step is not None:
-                    info = StepInfo(epoch, batch, (epoch - 1) * steps_per_epoch + batch, loss.item(), lr_used,
-                                    logits, y)
+                    info = StepInfo(epoch, batch, (epoch - 1) * steps_per_epoch + batch, loss.item(),
+                                    step.recent_lrs[-1], logits, y)
                     if on_step(info) is True:
                         history.meta["stopped"] = f"stopped by on_step at epoch {epoch}, step {batch}"
                         raise KeyboardInterrupt  # as Ctrl-C would
@@ -165,8 +175,9 @@ def fit(model: nn.Module, data, epochs: int, *, batch_size: int = 128, optimizer
                 save_checkpoint(checkpoint, model, step.optimizer, step.scheduler, step.scaler, epoch, history,
                                 step.ema, generators, settings)
     except NonFiniteLoss as err:
+        epoch, batch = start_epoch + (err.step - 1) // steps_per_epoch + 1, (err.step - 1) % steps_per_epoch + 1
         history.meta["stopped"] = f"loss {err.loss} at epoch {epoch}, step {batch}"
-        _report_nonfinite(err.loss, epoch, batch, steps_per_epoch, lr_used, checkpoint, history)
+        _report_nonfinite(err.loss, epoch, batch, steps_per_epoch, err.lr, checkpoint, history)
     except KeyboardInterrupt:
         history.meta["interrupted"] = True
         done = len(history.rows)
@@ -274,7 +285,7 @@ def _report_nonfinite(loss, epoch, batch, steps_per_epoch, lr, checkpoint, histo
     kept = _checkpoint_holds(checkpoint)
     done = len(history.rows)
     print(f"stopped: the training loss became {loss} at epoch {epoch}, step {batch} of {steps_per_epoch} "
-          f"(learning rate {lr:.4g}); that step was not taken. Returning the History of {done} finished "
+          f"(learning rate {lr:.4g}); the model holds the weights from before that step. Returning the History of {done} finished "
           f"epoch{'' if done == 1 else 's'}{kept}. Hint: a learning rate that is too high is the usual cause: "
           f"try lr={lr / 10:.3g}, a warm-up (schedule='cosine', warmup_epochs=1) or agc=0.01, and check that the "
           "inputs are normalized")
@@ -295,6 +306,12 @@ def _generators(loader) -> list[torch.Generator]:
     return [found] if isinstance(found, torch.Generator) else []
 
 
+def _sizes(data) -> dict:
+    """Images per split (``None`` for a split the data lacks or a loader-only run)."""
+    return {name: len(split.labels) if split is not None and hasattr(split, "labels") else None
+            for name, split in ((n, getattr(data, n, None)) for n in ("train", "val", "test"))}
+
+
 def _meta(model, data, device, name, settings):
     from .. import __version__, get_profile
     from ..session import describe_device
@@ -303,6 +320,6 @@ def _meta(model, data, device, name, settings):
                 parameters=sum(p.numel() for p in model.parameters()),
                 device=describe_device(device), profile=get_profile().name,
                 data_source=getattr(data, "source", "custom loaders"), dataset=getattr(data, "name", None),
-                validation=getattr(data, "val", None) is not None,
+                validation=getattr(data, "val", None) is not None, sizes=_sizes(data),
                 cnnlab_version=__version__, torch_version=str(torch.__version__), options=settings,
                 interrupted=False, stopped=None)
