@@ -10,7 +10,7 @@ CIFAR10_ARCHIVE := $(CURDIR)/../shared/data/cifar10-jpeg.tar.gz
 CIFAR10_SHA256 := 45b041e867f5a40f79bfde38d3dd1fd511103d50068c1afecf6445e25234d4db
 CIFAR10_FOLDER := $(CNNLAB_DATA)/cifar10-jpeg
 
-.PHONY: book test notebooks check-notebooks bench clean chromium data
+.PHONY: book test notebooks check-notebooks bench clean chromium data runs
 
 # The venv is (re)installed whenever requirements.txt or pyproject.toml is newer than the stamp.
 # pip uses the machine's own configuration (index, local wheels), so this works offline where they do.
@@ -58,6 +58,11 @@ data:
 
 check-notebooks: $(INSTALLED)
 	$(PYTHON) tools/notebooks.py check
+
+# The stored longer runs (cnnlab/experiments): every missing or stale one, or one chapter's (make runs CH=05).
+# Each resumes from its checkpoints when started again; one training job runs at a time.
+runs: $(INSTALLED) data
+	$(PYTHON) -m cnnlab.experiments run $(if $(CH),--chapter $(CH))
 
 bench: $(INSTALLED)
 	$(PYTHON) -m cnnlab.bench

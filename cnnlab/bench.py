@@ -31,7 +31,7 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, TensorDataset
 from torchvision.transforms import v2
 
-__all__ = ["DEFAULT_MODELS", "CIFAR_TRAIN_IMAGES", "benchmark", "markdown_table", "main"]
+__all__ = ["DEFAULT_MODELS", "CIFAR_TRAIN_IMAGES", "benchmark", "markdown_table", "main", "textbook_fit"]
 
 DEFAULT_MODELS = ["lenet5_folk", "resnet20", "resnet18"]
 CIFAR_TRAIN_IMAGES = 50_000
@@ -96,19 +96,25 @@ def _cnnlab_path(model, split, batch_size, device):
     return loader, step, infer
 
 
-def _textbook_path(model, split, batch_size, device, workers):
-    """torchvision DataLoader with CPU v2 transforms, float32, a plain loop."""
-    model.to(device)
+def _textbook_loader(split, batch_size, device, workers, mean=CIFAR_MEAN, std=CIFAR_STD, seed=0):
+    """torchvision DataLoader over CPU images with v2 transforms per image (pad-crop, flip, normalize)."""
     augment = v2.Compose([v2.RandomCrop(32, padding=4), v2.RandomHorizontalFlip(),
-                          v2.ToDtype(torch.float32, scale=True), v2.Normalize(CIFAR_MEAN, CIFAR_STD)])
+                          v2.ToDtype(torch.float32, scale=True), v2.Normalize(mean, std)])
 
     class Augmented(TensorDataset):
         def __getitem__(self, i):
             image, label = super().__getitem__(i)
             return augment(image), label
 
-    loader = DataLoader(Augmented(split.images, split.labels), batch_size=batch_size, shuffle=True,
-                        num_workers=workers, drop_last=True, pin_memory=device.type == "cuda")
+    return DataLoader(Augmented(split.images, split.labels), batch_size=batch_size, shuffle=True,
+                      num_workers=workers, drop_last=True, pin_memory=device.type == "cuda",
+                      generator=torch.Generator().manual_seed(seed))
+
+
+def _textbook_path(model, split, batch_size, device, workers):
+    """torchvision DataLoader with CPU v2 transforms, float32, a plain loop."""
+    model.to(device)
+    loader = _textbook_loader(split, batch_size, device, workers)
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, nesterov=True, weight_decay=5e-4)
 
     def step(x, y):
@@ -123,6 +129,33 @@ def _textbook_path(model, split, batch_size, device, workers):
             model(x.to(device))
 
     return loader, step, infer
+
+
+def textbook_fit(model, data, epochs: int, lr: float = 0.1, batch_size: int = 128, weight_decay: float = 5e-4,
+                 seed: int = 0, device=None, workers: int = 0) -> float:
+    """The textbook loop trained to the end, the second implementation ``fit`` is checked against: the
+    DataLoader above, float32, SGD with Nesterov momentum 0.9 and PyTorch's ``OneCycleLR`` stepped per batch
+    (``fit``'s defaults). Returns the accuracy on ``data.test``."""
+    from . import get_device
+
+    device = torch.device(device) if device is not None else get_device()
+    torch.manual_seed(seed)
+    model.to(device).train()
+    loader = _textbook_loader(data.train, batch_size, device, workers, data.mean, data.std, seed)
+    opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9, nesterov=True, weight_decay=weight_decay)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=epochs * len(loader))
+    for _ in range(epochs):
+        for x, y in loader:
+            loss = F.cross_entropy(model(x.to(device)), y.to(device))
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            schedule.step()
+    model.eval()
+    test = v2.Normalize(data.mean, data.std)(data.test.images.float() / 255)
+    with torch.no_grad():
+        predictions = torch.cat([model(x.to(device)).argmax(1).cpu() for x in test.split(512)])
+    return (predictions == data.test.labels).float().mean().item()
 
 
 def _measure(path, build_model, split, batch_size, device, warmup, steps, workers) -> dict:

@@ -3,6 +3,8 @@
 * ``smoke`` -- the tests: seconds per chapter, tiny data, one epoch.
 * ``quick`` -- the CPU default: minutes per chapter on a laptop.
 * ``full``  -- the GPU default: the real experiment on the full data.
+* ``long``  -- the stored runs (:mod:`cnnlab.experiments`): the experiments whose lesson needs more than
+  ``quick`` allows, run once for up to an hour per chapter on a CPU, and kept with the book.
 
 Chapters never hard-code a budget. They say what the *full* experiment uses and ask the
 profile for its share of it::
@@ -49,6 +51,7 @@ PROFILES: dict[str, Profile] = {
     "quick": Profile("quick", 0.1, 4, 5_000, 1_000, "CPU default: minutes per chapter", val_size=1_000),
     "full": Profile("full", 1.0, None, None, None, "GPU default: the real experiment on the full data",
                     val_size=5_000),
+    "long": Profile("long", 0.2, 40, None, None, "stored runs: up to an hour per chapter on a CPU", val_size=5_000),
 }
 
 _current: Profile | None = None
@@ -126,6 +129,10 @@ def test_size(full: int | None = None) -> int | None:
     return _cap(full, get_profile().test_size)
 
 
-def scaled(full: int, quick: int, smoke: int) -> int:
-    """Any other budget (search trials, repeats, image counts) given per profile explicitly."""
-    return {"full": full, "quick": quick, "smoke": smoke}[get_profile().name]
+def scaled(full, quick, smoke, *, long=None):
+    """Any other budget (search trials, repeats, image counts) given per profile explicitly; ``long`` is
+    needed only by code that runs under the ``long`` profile (the stored experiments)."""
+    name = get_profile().name
+    if name == "long" and long is None:
+        raise ValueError("this budget has no value for the long profile: give scaled(..., long=...)")
+    return {"full": full, "quick": quick, "smoke": smoke, "long": long}[name]

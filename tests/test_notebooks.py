@@ -176,15 +176,15 @@ def _stamped(tmp_path, **stamp):
     return path
 
 
-def _sha256(relative):
-    import hashlib
+def _digest(relative):
+    from cnnlab.provenance import source_digest  # its own tests: tests/test_provenance.py
 
-    return hashlib.sha256((ROOT / relative).read_bytes()).hexdigest()
+    return source_digest(ROOT / relative)
 
 
 def test_freshness_is_per_notebook(tmp_path):
-    """Stale only when a module the notebook loaded changed: hashes computed here, independently."""
-    mine = {f: _sha256(f) for f in ("cnnlab/__init__.py", "cnnlab/profiles.py")}
+    """Stale only when a module whose code ran in the notebook changed."""
+    mine = {f: _digest(f) for f in ("cnnlab/__init__.py", "cnnlab/profiles.py")}
     version = cnnlab.__version__
     assert "never stamped" in tools.stale_reason(_stamped(tmp_path))
     assert "0.0.0" in tools.stale_reason(_stamped(tmp_path, version="0.0.0", modules=mine))
@@ -199,14 +199,8 @@ def test_freshness_is_per_notebook(tmp_path):
     assert "cnnlab/no_such_module.py" in tools.stale_reason(_stamped(tmp_path, version=version, modules=gone))
 
 
-def test_module_files():
-    assert tools.module_file("cnnlab") == "cnnlab/__init__.py"
-    assert tools.module_file("cnnlab.data") == "cnnlab/data/__init__.py"
-    assert tools.module_file("cnnlab.data.standin") == "cnnlab/data/standin.py"
-
-
 def test_check_prints_the_table(tmp_path, capsys):
-    mine = {"cnnlab/profiles.py": _sha256("cnnlab/profiles.py")}
+    mine = {"cnnlab/profiles.py": _digest("cnnlab/profiles.py")}
     fresh = _stamped(tmp_path, version=cnnlab.__version__, profile="quick", seconds=83.4,
                      data=["CIFAR-10 (JPEG copy, image folder cifar10-jpeg)"], modules=mine)
     assert tools.main(["check", str(fresh)]) == 0
@@ -221,10 +215,11 @@ def test_check_prints_the_table(tmp_path, capsys):
 
 @pytest.mark.slow
 def test_run_records_the_modules_data_and_time_of_a_notebook(tmp_path, monkeypatch):
-    """A real kernel runs a two-cell notebook; the probe cell is gone afterwards."""
+    """A real kernel runs a two-cell notebook; the tracer and probe cells are gone afterwards. It imports
+    every model (cnnlab.models) but runs none, so no model file is recorded."""
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_markdown_cell("# tiny"),
-                nbformat.v4.new_code_cell('import cnnlab.data\n'
+                nbformat.v4.new_code_cell('import cnnlab.data, cnnlab.models\n'
                                           'data = cnnlab.data.load("cifar10", source="standin", train_size=10, '
                                           'val_size=0, test_size=10)\nprint(len(data.train))')]
     path = tmp_path / "tiny.ipynb"
@@ -234,10 +229,11 @@ def test_run_records_the_modules_data_and_time_of_a_notebook(tmp_path, monkeypat
     tools.run([path], "smoke")
     ran = nbformat.read(path, as_version=4)
     assert len(ran.cells) == 2 and ran.cells[1].outputs[0]["text"] == "10\n"
+    assert ran.cells[1].execution_count == 1
     stamp = ran.metadata["cnnlab"]
     assert stamp["profile"] == "smoke" and stamp["seconds"] > 0
     assert stamp["data"] == ["stand-in: procedural CIFAR-shaped shapes (10 classes, seed 0) -- NOT CIFAR"]
-    assert {"cnnlab/__init__.py", "cnnlab/data/__init__.py", "cnnlab/data/standin.py"} <= set(stamp["modules"])
-    assert not any(f.startswith("cnnlab/models/") for f in stamp["modules"])  # never imported by this notebook
-    assert stamp["modules"]["cnnlab/data/standin.py"] == _sha256("cnnlab/data/standin.py")
+    assert {"cnnlab/data/__init__.py", "cnnlab/data/standin.py"} <= set(stamp["modules"])
+    assert not any(f.startswith("cnnlab/models/") for f in stamp["modules"])  # imported, never run
+    assert stamp["modules"]["cnnlab/data/standin.py"] == _digest("cnnlab/data/standin.py")
     assert tools.stale_reason(path) is None

@@ -8,18 +8,22 @@
 can render the widgets) and records in the notebook metadata which ``cnnlab`` produced the outputs::
 
     "cnnlab": {"version", "profile", "device", "executed" (UTC date), "seconds" (the run's wall time),
-               "data" (the data sources cnnlab.data loaded), "modules" ({"cnnlab/...py": sha256})}
+               "data" (the data sources cnnlab.data loaded), "modules" ({"cnnlab/...py": fingerprint})}
 
-``modules`` lists the cnnlab modules the kernel had imported when the notebook ended (read from its
-``sys.modules`` by one extra cell that is run last and then removed), each with the sha256 of its file.
-``check`` calls a notebook stale when its cnnlab version differs, or when one of *its* modules changed:
-a change to ``cnnlab/models/efficientnet.py`` leaves the chapters that never import it fresh.
+``modules`` lists the cnnlab modules whose code *ran* in the notebook (``cnnlab.provenance.CodeUsage``,
+started by one extra cell run first and read by one run last; both are removed), each with the
+fingerprint of its syntax tree (``cnnlab.provenance.source_digest``: docstrings, comments and layout do
+not count). ``check`` calls a notebook stale when its cnnlab version differs, or when one of *its*
+modules changed: a change to ``cnnlab/models/densenet.py`` leaves the chapters that never run it fresh.
+``check`` also lists the stored longer runs (``python -m cnnlab.experiments list``).
+
+``run`` waits for the machine's training lock (``cnnlab.experiments.runner.one_training_at_a_time``), so
+a notebook is never timed while a stored run trains beside it.
 """
 from __future__ import annotations
 
 import argparse
 import datetime
-import hashlib
 import json
 import os
 import sys
@@ -28,10 +32,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 CELL_TIMEOUT_S = 3600
+TRACER = "from cnnlab.provenance import CodeUsage as _CodeUsage\n_cnnlab_usage = _CodeUsage().start()"
 PROBE = """\
 import json as _json, sys as _sys
+_cnnlab_usage.stop()
 print("cnnlab-probe:" + _json.dumps({
-    "modules": sorted(name for name in _sys.modules if name == "cnnlab" or name.startswith("cnnlab.")),
+    "modules": sorted(_cnnlab_usage.files),
     "data": list(getattr(_sys.modules.get("cnnlab.data"), "LOADED_SOURCES", [])),
 }))"""
 
@@ -79,24 +85,11 @@ def header() -> str:
     )
 
 
-def module_file(module: str) -> str:
-    """The file of a cnnlab module, relative to the repository: ``cnnlab.data`` -> ``cnnlab/data/__init__.py``."""
-    base = ROOT.joinpath(*module.split("."))
-    path = base / "__init__.py" if base.is_dir() else base.with_suffix(".py")
-    return path.relative_to(ROOT).as_posix()
-
-
-def file_hash(relative: str) -> str | None:
-    """sha256 of a repository file's content; None when it no longer exists."""
-    path = ROOT / relative
-    return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
-
-
-def stamp(profile: str, modules: list[str], data: list[str], seconds: float) -> dict:
-    """The metadata a freshly executed notebook carries."""
+def stamp(profile: str, files: list[str], data: list[str], seconds: float) -> dict:
+    """The metadata a freshly executed notebook carries (``files``: the cnnlab files whose code ran)."""
+    from cnnlab.provenance import module_digests
     from cnnlab.session import describe_device, get_device
 
-    files = sorted({module_file(m) for m in modules})
     return {
         "version": cnnlab_version(),
         "profile": profile,
@@ -104,7 +97,7 @@ def stamp(profile: str, modules: list[str], data: list[str], seconds: float) -> 
         "executed": datetime.datetime.now(datetime.timezone.utc).date().isoformat(),
         "seconds": round(seconds, 1),
         "data": data,
-        "modules": {f: file_hash(f) for f in files},
+        "modules": module_digests(files),
     }
 
 
@@ -126,23 +119,39 @@ def run(paths: list[Path], profile: str) -> None:
     import nbformat
     from nbclient import NotebookClient
 
+    from cnnlab.experiments.runner import one_training_at_a_time
+
     os.environ["CNNLAB_PROFILE"] = profile
     data = Path(os.environ.get("CNNLAB_DATA") or ROOT / ".data").expanduser().resolve()
     for path in paths:
         print(f"executing {path} (profile {profile}) ...", flush=True)
         os.environ["CNNLAB_DATA"] = os.path.relpath(data, path.parent)
         nb = nbformat.read(path, as_version=4)
+        nb.cells.insert(0, nbformat.v4.new_code_cell(TRACER))
         nb.cells.append(nbformat.v4.new_code_cell(PROBE))
         client = NotebookClient(nb, timeout=CELL_TIMEOUT_S, kernel_name="python3", store_widget_state=True,
                                 record_timing=False, resources={"metadata": {"path": str(path.parent)}})
-        started = time.perf_counter()
-        client.execute()
-        seconds = time.perf_counter() - started
+        with one_training_at_a_time(path.name):
+            started = time.perf_counter()
+            client.execute()
+            seconds = time.perf_counter() - started
         probe = _probe(nb)
         nb.cells.pop()
+        nb.cells.pop(0)
+        _renumber(nb)
         nb.metadata["cnnlab"] = stamp(profile, probe["modules"], probe["data"], seconds)
         nbformat.write(nb, path)
         print(f"  {seconds:.0f} s, data: {'; '.join(probe['data']) or 'none'}", flush=True)
+
+
+def _renumber(nb) -> None:
+    """Execution counts from 1 again, as if the removed tracer cell had never run."""
+    for cell in nb.cells:
+        if cell.cell_type == "code" and cell.execution_count is not None:
+            cell.execution_count -= 1
+            for output in cell.outputs:
+                if "execution_count" in output:
+                    output["execution_count"] -= 1
 
 
 def stale_reason(path: Path) -> str | None:
@@ -165,7 +174,9 @@ def _stale_reason(recorded: dict) -> str | None:
     modules = recorded.get("modules")
     if modules is None:  # {} is a record too: a notebook that imports no cnnlab module
         return "no record of the cnnlab modules it loaded (executed by an older tools/notebooks.py)"
-    changed = [f for f, digest in modules.items() if file_hash(f) != digest]
+    from cnnlab.provenance import module_digests
+
+    changed = [f for f, digest in module_digests(modules).items() if digest != modules[f]]
     if changed:
         return f"changed since it ran: {', '.join(changed)}"
     return None
@@ -216,6 +227,12 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     table, stale = freshness_table([p.resolve() for p in args.notebooks] or course_notebooks())
     print(table)
+    if not args.notebooks:
+        from cnnlab.experiments.runner import status_table
+
+        runs, bad = status_table()
+        print("\nStored runs (make runs CH=NN runs a chapter's missing or stale ones):\n" + runs)
+        stale += bad
     return 1 if stale else 0
 
 

@@ -21,17 +21,21 @@ def in_notebook() -> bool:
 
 
 class LiveCurves:
-    """``update(history)`` after every epoch: redraws the curves (notebook) or prints a line;
+    """``update(history)`` after every epoch: redraws the curves (``live=True``, the default in a notebook),
+    prints a line (``live=False``, the default elsewhere) or does nothing (``live=None``);
     ``finish(history)`` redraws the figure once more after the final test evaluation."""
 
     def __init__(self, live="auto"):
-        if live not in ("auto", True, False):
-            raise ValueError(f"live must be 'auto', True or False, got {live!r}")
+        if live not in ("auto", True, False, None):
+            raise ValueError(f"live must be 'auto', True, False or None, got {live!r}")
+        self.silent = live is None
         self.figure_mode = in_notebook() if live == "auto" else bool(live)
         self.handle = None
 
     def update(self, history) -> None:
         row = history.rows[-1]
+        if self.silent:
+            return
         if not self.figure_mode:
             split = "val" if history.has_validation else "test"
             print(f"epoch {row['epoch']:>3} | train loss {row['train_loss']:.4f} acc {row['train_acc']:.2%} | "

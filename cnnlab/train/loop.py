@@ -72,6 +72,10 @@ def fit(model: nn.Module, data, epochs: int, *, batch_size: int = 128, optimizer
     History so far is returned (``meta["stopped"]`` says why). The loss is checked on the device and read
     every step on a CPU, every 50 steps on a GPU (:func:`~cnnlab.train.step.read_interval`).
 
+    **Output.** ``progress`` shows a progress bar per epoch; ``live`` draws the curves after every epoch
+    (True, the default in a notebook), prints a line per epoch (False, the default elsewhere) or stays quiet
+    (None).
+
     **Precision.** ``amp`` and ``channels_last`` (``"auto"``, True, False) are resolved by
     :func:`~cnnlab.train.precision.choose_precision`: bfloat16 or float16 autocast where the device runs it
     natively; the choice is printed at the start and recorded in ``meta["options"]``.

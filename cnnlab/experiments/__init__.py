@@ -1,0 +1,18 @@
+"""Experiments defined once, run live by the chapters and kept, longer, in the store.
+
+Some lessons need more training than a chapter's five-minute ``quick`` run allows: a degradation curve,
+trained filters, a feature-reuse map. Each such experiment is a function registered with
+:func:`~cnnlab.experiments.registry.experiment`; the chapter runs it live under its own profile and draws
+it beside the longer run kept in the store (:mod:`cnnlab.experiments.store`), which ``make runs`` made on a
+CPU under the ``long`` profile, with its provenance.
+
+* :mod:`~cnnlab.experiments.registry` -- ``@experiment``, ``Experiment.run()`` / ``.stored()``
+* :mod:`~cnnlab.experiments.run`      -- ``Run`` (what an experiment is handed) and ``Result``
+* :mod:`~cnnlab.experiments.store`    -- the stored results and their staleness
+* :mod:`~cnnlab.experiments.runner`   -- ``python -m cnnlab.experiments run|list|check``
+"""
+from . import fit_vs_textbook
+from .registry import EXPERIMENTS, Experiment, experiment, get, list_experiments
+from .run import Result, Run
+
+__all__ = ["EXPERIMENTS", "Experiment", "experiment", "get", "list_experiments", "Result", "Run", "fit_vs_textbook"]
