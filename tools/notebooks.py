@@ -122,6 +122,7 @@ def run(paths: list[Path], profile: str) -> None:
     from cnnlab.experiments.runner import one_training_at_a_time
 
     os.environ["CNNLAB_PROFILE"] = profile
+    os.environ["CNNLAB_PROGRESS"] = "0"  # no progress bars in the stored outputs: the book would show them at 0%
     data = Path(os.environ.get("CNNLAB_DATA") or ROOT / ".data").expanduser().resolve()
     for path in paths:
         print(f"executing {path} (profile {profile}) ...", flush=True)

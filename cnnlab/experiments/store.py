@@ -70,7 +70,7 @@ def load(experiment_id: str, profile: str | None = None) -> Result:
         raise ValueError(f"{path} is not valid JSON ({err}); re-run `make runs CH={chapter}`") from None
     weights_path = path.with_suffix(".pt")
     weights = torch.load(weights_path, map_location="cpu", weights_only=True) if weights_path.exists() else {}
-    return Result.from_json(state, weights, source=str(path.relative_to(PACKAGE.parent)))
+    return Result.from_json(state, weights, source=f"{experiment_id}/{path.name} in the store")
 
 
 def stale_reason(result: Result) -> str | None:

@@ -7,6 +7,7 @@ a checkpoint. At the end the test split is evaluated once. Ctrl-C returns what w
 """
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,7 +48,7 @@ def fit(model: nn.Module, data, epochs: int, *, batch_size: int = 128, optimizer
         teacher: nn.Module | None = None, distill_temperature: float = 4.0, distill_weight: float = 0.5,
         agc: float | None = None, ema: float | None = None, amp="auto", channels_last="auto",
         compile: bool = False, augment: dict | None = None, train_loader=None, test_loader=None,
-        loss_fn=None, on_step=None, checkpoint=None, resume: bool = False, progress: bool = True, live="auto",
+        loss_fn=None, on_step=None, checkpoint=None, resume: bool = False, progress: bool | None = None, live="auto",
         name: str | None = None, device=None, seed: int = 0) -> History:
     """Train ``model`` on ``data`` for ``epochs`` epochs and return its :class:`History`.
 
@@ -72,7 +73,9 @@ def fit(model: nn.Module, data, epochs: int, *, batch_size: int = 128, optimizer
     History so far is returned (``meta["stopped"]`` says why). The loss is checked on the device and read
     every step on a CPU, every 50 steps on a GPU (:func:`~cnnlab.train.step.read_interval`).
 
-    **Output.** ``progress`` shows a progress bar per epoch; ``live`` draws the curves after every epoch
+    **Output.** ``progress`` shows a progress bar per epoch (None: on, unless the environment variable
+    ``CNNLAB_PROGRESS`` is ``0``, as when the book's notebooks are executed: a bar stored in a notebook would
+    show its first frame, 0%, forever); ``live`` draws the curves after every epoch
     (True, the default in a notebook), prints a line per epoch (False, the default elsewhere) or stays quiet
     (None).
 
@@ -104,6 +107,8 @@ def fit(model: nn.Module, data, epochs: int, *, batch_size: int = 128, optimizer
         checkpoint = check_checkpoint_path(checkpoint)
     device = _device(device)
     seed_everything(seed)
+    if progress is None:
+        progress = os.environ.get("CNNLAB_PROGRESS", "1") != "0"
 
     layout = choose_precision(device, recipe.amp, recipe.channels_last).memory_format
     if train_loader is None:
