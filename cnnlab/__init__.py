@@ -10,6 +10,7 @@ Each submodule holds one idea of the course; open any of them and read it:
 * :mod:`cnnlab.models`    -- the architectures: ``create(name)``, ``list_models()``
 * :mod:`cnnlab.analysis`  -- params, FLOPs, latency, receptive fields, shift-invariance
 * :mod:`cnnlab.viz`, :mod:`cnnlab.widgets` -- figures and explorers
+* :mod:`cnnlab.experiments` -- experiments run live by the chapters and kept, longer, in the store
 """
 __version__ = "0.1.0"
 
@@ -21,7 +22,8 @@ __all__ = [
     "epochs", "train_size", "val_size", "test_size", "scaled", "get_profile", "set_profile",
 ]
 
-_SUBMODULES = {"data", "train", "layers", "models", "analysis", "viz", "widgets", "ilsvrc", "bench"}
+_SUBMODULES = {"data", "train", "layers", "models", "analysis", "viz", "widgets", "ilsvrc", "bench", "experiments",
+               "provenance"}
 
 
 def __getattr__(name):
