@@ -77,12 +77,17 @@ def test_chapter_name_is_number_and_topic(chapter):
     assert re.fullmatch(r"\d\d_[a-z0-9]+(_[a-z0-9]+)*\.ipynb", path.name), f"{path.name}: expected NN_topic.ipynb"
 
 
-def test_first_code_cell_is_the_standard_header(notebook):
+def test_the_install_cell_follows_the_title(notebook):
+    """Issue 24: the Colab install cell sits below the title (not above it), with lines the book shows whole."""
     path, nb = notebook
     cells = _code_cells(nb)
     assert cells, f"{path.name} has no code cell"
     assert cells[0].source.strip() == tools.header().strip(), (
         f"{path.name}: the first code cell must be exactly the output of `python tools/notebooks.py header`")
+    assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.lstrip().startswith("# "), (
+        f"{path.name}: the notebook must open with its title, above the install cell")
+    assert nb.cells.index(cells[0]) == 1, f"{path.name}: the install cell must follow the title cell"
+    assert max(len(line) for line in tools.header().splitlines()) <= 90
 
 
 def test_every_code_cell_ran_without_error(notebook):

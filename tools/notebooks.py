@@ -1,6 +1,6 @@
 """Maintain the course notebooks: their first cell, their execution, and the freshness of their outputs.
 
-    python tools/notebooks.py header                       # print the first code cell every notebook starts with
+    python tools/notebooks.py header                       # print the install cell that follows every title
     python tools/notebooks.py run [--profile quick] NB...  # execute notebooks in place and stamp them
     python tools/notebooks.py check [NB...]                # table of every notebook: fresh or stale (exit 1 if any stale)
 
@@ -73,15 +73,16 @@ def cnnlab_version() -> str:
 
 
 def header() -> str:
-    """The source of the first code cell: installs cnnlab in Colab only, at this version's tag."""
-    requirement = f"cnnlab @ git+{repository_url()}@v{cnnlab_version()}"
+    """The source of the install cell, which follows each notebook's title: installs cnnlab in Colab only,
+    at this version's tag (and nothing Colab already has); lines short enough to read in the book."""
     return (
-        "# In Colab, install the cnnlab this notebook was made with (and nothing else); locally, nothing to do.\n"
+        "# Colab: install the cnnlab of this notebook (nothing else). Locally: nothing to do.\n"
         "import importlib.util, subprocess, sys\n"
         "\n"
         "if \"google.colab\" in sys.modules and importlib.util.find_spec(\"cnnlab\") is None:\n"
-        f"    CNNLAB = \"{requirement}\"\n"
-        "    subprocess.run([sys.executable, \"-m\", \"pip\", \"install\", \"-q\", CNNLAB], check=True)"
+        f"    source = \"git+{repository_url()}@v{cnnlab_version()}\"\n"
+        "    subprocess.run([sys.executable, \"-m\", \"pip\", \"install\", \"-q\", \"cnnlab @ \" + source],\n"
+        "                   check=True)"
     )
 
 
@@ -209,7 +210,7 @@ def course_notebooks() -> list[Path]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("header", help="print the first code cell of every notebook")
+    commands.add_parser("header", help="print the install cell that follows every notebook's title")
     run_parser = commands.add_parser("run", help="execute notebooks in place and stamp them")
     run_parser.add_argument("--profile", default="quick", choices=["smoke", "quick", "full"])
     run_parser.add_argument("notebooks", nargs="+", type=Path)
