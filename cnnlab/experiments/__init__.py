@@ -12,6 +12,7 @@ CPU under the ``long`` profile, with its provenance.
 * :mod:`~cnnlab.experiments.runner`   -- ``python -m cnnlab.experiments run|list|check``
 """
 from . import fit_vs_textbook
+from . import vgg_nin
 from .registry import EXPERIMENTS, Experiment, experiment, get, list_experiments
 from .run import Result, Run
 
