@@ -13,6 +13,7 @@ CPU under the ``long`` profile, with its provenance.
 """
 from . import fit_vs_textbook
 from . import vgg_nin
+from . import lenet5_losses
 from .registry import EXPERIMENTS, Experiment, experiment, get, list_experiments
 from .run import Result, Run
 
