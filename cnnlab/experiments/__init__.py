@@ -14,6 +14,7 @@ CPU under the ``long`` profile, with its provenance.
 from . import fit_vs_textbook
 from . import vgg_nin
 from . import lenet5_losses
+from . import googlenet_training
 from .registry import EXPERIMENTS, Experiment, experiment, get, list_experiments
 from .run import Result, Run
 
