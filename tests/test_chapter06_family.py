@@ -155,7 +155,7 @@ def test_fractal_layout_follows_the_expansion_rule_and_drop_path():
 
 
 def test_family_explorers_redraw(assert_reacts):
-    assert_reacts(fractal_explorer(), [("columns", 4), ("mode", MODES[2]), ("sample", 3)])
+    assert_reacts(fractal_explorer(), [("columns", 4), ("mode", MODES[2]), ("sample", 2)])
     from cnnlab.models.resnet import wide_resnet
     explorer = width_depth_explorer(wide_resnet, depths=(10, 16), widths=(1, 2), references={"ResNet-20": (20, 2.7e5)})
     assert_reacts(explorer, [("width", 2)])

@@ -96,7 +96,10 @@ def fractal_explorer(p_local: float = 0.15) -> Explorer:
     """Fractal block of C columns, with one drop-path sample of the chosen mode."""
     columns = widgets.IntSlider(value=3, min=1, max=5, description="columns C")
     mode = widgets.Dropdown(options=MODES, value=MODES[0], description="mode")
-    sample = widgets.IntSlider(value=0, min=0, max=20, description="sample")
+    # start at a sample whose local drop-path drops something at C = 3 (at p = 0.15 some samples drop nothing)
+    first = next(s for s in range(100) if any(len(keep) < len(ending) for ending, keep in
+                                               fractal_paths(3, MODES[1], s, p_local).joins.values()))
+    sample = widgets.IntSlider(value=first, min=0, max=20, description="sample")
 
     def draw(columns, mode, sample):
         layout = fractal_paths(columns, mode, sample, p_local)

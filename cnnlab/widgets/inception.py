@@ -73,8 +73,7 @@ def inception_explorer(in_channels: int = 192, size: int = 28, widths: tuple[int
     inception_branch_costs(in_channels, *widths, size=size)  # checks size before any control is built
     names = ("c1", "c3_reduce", "c3", "c5_reduce", "c5", "pool_proj")
     labels = ("#1x1", "#3x3 red.", "#3x3", "#5x5 red.", "#5x5", "pool proj")
-    controls = {n: widgets.IntSlider(value=w, min=1, max=max_width, description=label, continuous_update=False,
-                                     layout=widgets.Layout(width="220px"))
+    controls = {n: widgets.IntSlider(value=w, min=1, max=max_width, description=label, continuous_update=False)
                 for n, w, label in zip(names, widths, labels)}
 
     def draw(c1, c3_reduce, c3, c5_reduce, c5, pool_proj):

@@ -33,11 +33,10 @@ def receptive_field_explorer(model: nn.Module, image, layers: list[str] | None =
         unit = (min(i, rf.output_size[0] - 1), min(j, rf.output_size[1] - 1))
         return plot_receptive_field(image, model=model, layer=layer, unit=unit)
 
-    def fit_sliders(change):
-        rows, cols = fields[change["new"]].output_size
+    def fit_sliders(name):
+        rows, cols = fields[name].output_size
         row.max, col.max = rows - 1, cols - 1
 
-    explorer = Explorer("Receptive field", {"layer": layer, "i": row, "j": col}, draw,
-                        hint="pick a deeper layer and move the unit to see how much of the image it reads")
-    layer.observe(fit_sliders, names="value")
-    return explorer
+    return Explorer("Receptive field", {"layer": layer, "i": row, "j": col}, draw,
+                    hint="pick a deeper layer and move the unit to see how much of the image it reads",
+                    linked={"layer": fit_sliders})
