@@ -62,3 +62,19 @@ def test_bad_input_is_refused():
         reliability(torch.full((4, 2), 0.5), torch.zeros(3, dtype=torch.long))
     with pytest.raises(ValueError, match="bins"):
         reliability(torch.full((4, 2), 0.5), torch.zeros(4, dtype=torch.long), bins=0)
+
+
+def test_the_reliability_diagram_draws_each_non_empty_bin():
+    from cnnlab.viz import plot_reliability
+
+    calibrated = reliability(_rows([(0.7, 0)] * 10), torch.tensor([0] * 7 + [1] * 3))
+    worked = reliability(_rows([(0.9, 0), (0.5, 1), (0.6, 0)]), torch.tensor([0, 1, 2]), bins=5)
+    fig = plot_reliability({"calibrated": calibrated, "worked": worked})
+    ax = fig.axes[0]
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    # bins (.4, .6]: 0.5 right, 0.6 wrong; (.8, 1]: 0.9 right. ECE = (2 |0.5 - 0.55| + |1 - 0.9|) / 3 = 6.7%
+    assert set(lines) == {"calibrated", "calibrated: ECE 0.0%", "worked: ECE 6.7%"}
+    assert list(lines["worked: ECE 6.7%"].get_xdata()) == pytest.approx([0.55, 0.9])
+    assert list(lines["worked: ECE 6.7%"].get_ydata()) == pytest.approx([0.5, 1.0])
+    with pytest.raises(ValueError, match="at least one"):
+        plot_reliability({})

@@ -6,6 +6,7 @@ are read from their module, :mod:`cnnlab.analysis.receptive_field` (the graph wa
 or ``from cnnlab.analysis.receptive_field import receptive_field``.
 """
 from . import receptive_field
+from .calibration import Reliability, reliability, softmax_outputs
 from .complexity import (Latency, SummaryTable, activation_memory, count_flops, count_parameters, measure_latency,
                          saved_activation_memory, summary)
 from .feature_reuse import feature_reuse
@@ -29,5 +30,5 @@ __all__ = [
     "penultimate_projection", "regularizer_masks", "residual_branch_mix", "shake_shake_mix", "unitwise_ratios",
     "consistency", "equivariance_error", "shift_images", "signal_propagation", "gradient_propagation",
     "accuracy_without", "block_deletion", "deleted_blocks", "residual_blocks", "Paired", "paired",
-    "test_standard_error",
+    "test_standard_error", "Reliability", "reliability", "softmax_outputs",
 ]
