@@ -1,4 +1,5 @@
-# CNN Lab: `make book` builds the book, `make test` runs every test. Both create .venv on first use.
+# CNN Lab: `make lab` opens the course in JupyterLab, `make book` builds the book, `make test` runs every test.
+# Each creates .venv on first use.
 SHELL := /bin/bash
 PYTHON_SYSTEM := $(shell command -v python3.11 || command -v python3)
 VENV := .venv
@@ -10,7 +11,7 @@ CIFAR10_ARCHIVE := $(CURDIR)/../shared/data/cifar10-jpeg.tar.gz
 CIFAR10_SHA256 := 45b041e867f5a40f79bfde38d3dd1fd511103d50068c1afecf6445e25234d4db
 CIFAR10_FOLDER := $(CNNLAB_DATA)/cifar10-jpeg
 
-.PHONY: book test notebooks check-notebooks bench clean chromium data runs
+.PHONY: lab book test notebooks check-notebooks bench clean chromium data runs
 
 # The venv is (re)installed whenever requirements.txt or pyproject.toml is newer than the stamp.
 # pip uses the machine's own configuration (index, local wheels), so this works offline where they do.
@@ -18,6 +19,11 @@ $(INSTALLED): requirements.txt pyproject.toml
 	@test -x $(PYTHON) || $(PYTHON_SYSTEM) -m venv $(VENV)
 	$(PYTHON) -m pip install -r requirements.txt
 	@touch $@
+
+# The course in JupyterLab, with the same environment and data as the book and the tests (CNNLAB_DATA is
+# exported above). Another profile: make lab CNNLAB_PROFILE=smoke
+lab: $(INSTALLED) data
+	$(VENV)/bin/jupyter lab notebooks/
 
 # Formulas typeset offline: MathJax 3 comes from sphinx-mathjax-offline (requirements.txt) and is copied
 # into _build/html/_static/mathjax (book/_ext/offline_mathjax.py); without it the pages use the CDN.

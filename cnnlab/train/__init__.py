@@ -9,9 +9,11 @@ from .evaluate import Evaluation, evaluate
 from .history import History, compare
 from .losses import classification_loss, distillation_loss
 from .loop import StepInfo, fit
+from .precision import Precision, choose_precision
 from .recipe import Recipe
 from .step import TrainStep
 
 __all__ = ["fit", "StepInfo", "Recipe", "TrainStep", "evaluate", "Evaluation", "History", "compare",
            "save_checkpoint", "load_checkpoint", "read_checkpoint", "CheckpointError", "classification_loss",
-           "distillation_loss", "adaptive_clip_grad", "agc_parameters", "unitwise_norm"]
+           "distillation_loss", "adaptive_clip_grad", "agc_parameters", "unitwise_norm", "Precision",
+           "choose_precision"]

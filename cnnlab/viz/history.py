@@ -17,6 +17,12 @@ def _held_out(history) -> tuple[str, str]:
     return ("val", "validation") if history.has_validation else ("test", "test")
 
 
+METRIC_NAMES = {"val_acc": "validation accuracy", "test_acc": "test accuracy", "train_acc": "training accuracy",
+                "val_loss": "validation loss", "test_loss": "test loss", "train_loss": "training loss",
+                "lr": "learning rate", "seconds": "seconds per epoch", "images_per_s": "training images per second"}
+"""The words an axis shows for each History field."""
+
+
 def _provenance(meta: dict) -> str:
     return f"device: {meta.get('device')} | profile: {meta.get('profile')} | data: {meta.get('data_source')}"
 
@@ -63,7 +69,7 @@ def compare_histories(histories, metric: str | None = None):
         ax.plot(h.column("epoch"), values, "-", color=f"C{i}", label=h.label)
     ax.set_xlabel("epoch")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
-    ax.set_ylabel(metric)
+    ax.set_ylabel(METRIC_NAMES.get(metric, metric))
     ax.grid(alpha=0.3)
     ax.legend()
     ax.set_title(_provenance(histories[0].meta), fontsize=8)
