@@ -214,3 +214,68 @@ def test_basic_and_bottleneck_block_costs_follow_the_papers_formulas():
     # multiply-adds on a 56x56 map: weights x positions (stride 1, same padding), plus nothing else counted
     assert count_flops(basic, (1, 64, 56, 56))["macs"] == 73_728 * 56 * 56
     assert count_flops(bottleneck, (1, 256, 56, 56))["macs"] == 69_632 * 56 * 56
+
+
+# --- the stored experiment 05/degradation: He et al.'s Figure 6 -----------------------------------------
+
+def test_degradation_trains_with_the_papers_recipe():
+    from types import SimpleNamespace
+
+    from cnnlab.experiments.degradation import recipe
+    from cnnlab.train import fit
+    from test_train import QUIET, tiny_cnn, tiny_data
+
+    for profile in ("full", "long", "quick", "smoke"):
+        options = recipe(SimpleNamespace(scaled=lambda **tiers: tiers[profile]))
+        # [he2016deep] §4.2: SGD, momentum 0.9 (not Nesterov), weight decay 1e-4, batch 128, learning rate 0.1
+        assert {k: v for k, v in options.items() if k not in ("epochs", "schedule")} == dict(
+            batch_size=128, lr=0.1, momentum=0.9, nesterov=False, weight_decay=1e-4)
+    assert recipe(SimpleNamespace(scaled=lambda **tiers: tiers["full"]))["epochs"] == 182  # 64k iterations of 352
+    # "divide it by 10 at 32k and 48k iterations, and terminate training at 64k": at 1/2 and 3/4 of the run
+    options = recipe(SimpleNamespace(scaled=lambda **tiers: tiers["long"]))
+    data, loaders = tiny_data()  # 64 images in batches of 16: 4 steps per epoch
+    rates = []
+    fit(tiny_cnn(), data, **{**options, "batch_size": 16}, on_step=lambda info: rates.append(info.lr), **loaders,
+        **QUIET)
+    total = 4 * options["epochs"]
+    assert rates == pytest.approx([0.1] * (total // 2) + [0.01] * (total // 4) + [0.001] * (total // 4))
+
+
+def test_windowed_means_by_hand():
+    from cnnlab.experiments.degradation import windowed
+
+    assert windowed([1.0, 2.0, 3.0, 4.0, 5.0], 2) == [1.5, 3.5, 5.0]
+    assert windowed([0.25, 0.75], 1) == [0.25, 0.75]
+
+
+@pytest.fixture
+def small_degradation(monkeypatch):
+    """05/degradation on 256 stand-in images with 8-layer twins (the 20- and 56-layer nets take minutes)."""
+    from cnnlab.experiments import degradation
+    from cnnlab.models.resnet import cifar_resnet
+
+    load = degradation.cifar.load
+    monkeypatch.setattr(degradation.cifar, "load", lambda name, **sizes: load(
+        name, source="standin", train_size=256, val_size=64, test_size=64))
+    monkeypatch.setattr(degradation.models, "create", lambda name, num_classes: cifar_resnet(
+        8, num_classes, residual=name.startswith("resnet")))
+    return cnnlab.experiments.get("05/degradation")
+
+
+def test_degradation_keeps_the_four_nets_and_their_step_curves_and_a_resumed_run_keeps_no_partial_curve(
+        small_degradation, tmp_path):
+    result = small_degradation.run("smoke", workdir=tmp_path)
+    keys = ["plain20", "plain56", "resnet20", "resnet56"]  # chapter 07 loads the weights by these names
+    assert sorted(result.weights) == keys and sorted(result.histories) == keys
+    for key in keys:
+        history, curve = result.histories[key], result.values["step_error"][key]
+        # one value per step (window 1 in smoke); 256 images in batches of 128: their mean is the epoch's error
+        assert len(curve) == 2 and sum(curve) / 2 == pytest.approx(1 - history.rows[-1]["train_acc"])
+        rows = result.values["lesion"][key]
+        assert [r["block"] for r in rows] == [None, "stages.stage1.0", "stages.stage2.0", "stages.stage3.0"]
+        assert [r["downsampling"] for r in rows] == [False, False, True, True]
+    # run again in the same folder: every training is read back from its checkpoint, so no step was seen
+    again = small_degradation.run("smoke", workdir=tmp_path)
+    assert again.values["step_error"] == dict.fromkeys(keys)
+    assert again.values["lesion"] == result.values["lesion"]
+    assert all(again.histories[k].rows == result.histories[k].rows for k in keys)

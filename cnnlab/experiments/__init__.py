@@ -12,6 +12,7 @@ CPU under the ``long`` profile, with its provenance.
 * :mod:`~cnnlab.experiments.runner`   -- ``python -m cnnlab.experiments run|list|check``
 """
 from . import fit_vs_textbook
+from . import degradation
 from . import vgg_nin
 from . import lenet5_losses
 from . import googlenet_training
