@@ -29,14 +29,15 @@ _COMPREHENSIONS = {"<listcomp>", "<dictcomp>", "<setcomp>", "<genexpr>"}
 
 
 class CodeUsage:
-    """Records the cnnlab source files whose functions run while it is on (``with CodeUsage() as usage:``).
+    """Records the cnnlab source files whose functions run while it is on (``with CodeUsage() as usage:``),
+    each with its fingerprint at that moment.
 
     Module and class bodies (which run when a module is imported) do not count, so a module that was only
     imported is not recorded. ``start()``/``stop()`` do the same outside a ``with`` block (a notebook).
     """
 
     def __init__(self):
-        self.files: set[str] = set()
+        self.files: dict[str, str | None] = {}  # file -> its fingerprint when its code first ran
         self._seen: dict = {}
         self._previous = None
 
@@ -53,7 +54,9 @@ class CodeUsage:
         if counts is None:
             counts = self._seen[code] = self._counts(code)
             if counts:
-                self.files.add(Path(code.co_filename).relative_to(ROOT).as_posix())
+                name = Path(code.co_filename).relative_to(ROOT).as_posix()
+                if name not in self.files:  # fingerprinted now: an edit during a long run must not count
+                    self.files[name] = source_digest(code.co_filename)
         return self._previous(frame, event, arg) if self._previous is not None else None
 
     def start(self) -> "CodeUsage":
@@ -72,9 +75,10 @@ class CodeUsage:
     def __exit__(self, *exc) -> None:
         self.stop()
 
-    def digests(self) -> dict[str, str]:
-        """``{"cnnlab/train/loop.py": fingerprint}`` of every file recorded so far."""
-        return module_digests(self.files)
+    def digests(self) -> dict[str, str | None]:
+        """``{"cnnlab/train/loop.py": fingerprint}`` of every file recorded so far, taken when its code first
+        ran, sorted by name."""
+        return dict(sorted(self.files.items()))
 
 
 def _without_docstrings(tree: ast.AST) -> ast.AST:

@@ -43,11 +43,22 @@ def test_only_modules_whose_code_runs_are_recorded():
     assert "cnnlab/provenance.py" not in usage.files
 
 
+CODE_EXTRA = "TABLE = [x * x for x in range(3)]\n\ndef used():\n    return 1\n"
+
+
+def source_digest_of(text):
+    import ast
+    import hashlib
+
+    return hashlib.sha256(ast.dump(ast.parse(text), include_attributes=False).encode()).hexdigest()
+
+
 def test_a_module_imported_inside_the_block_counts_only_if_its_functions_run(tmp_path, monkeypatch):
+    """Module and class bodies do not count; the fingerprint is the file's when its code first ran."""
     package = tmp_path / "pkg"
     shutil.copytree(provenance.PACKAGE.parent / "cnnlab", package / "cnnlab",
                     ignore=shutil.ignore_patterns("stored", "__pycache__"))
-    (package / "cnnlab" / "extra.py").write_text("TABLE = [x * x for x in range(3)]\n\ndef used():\n    return 1\n")
+    (package / "cnnlab" / "extra.py").write_text(CODE_EXTRA)
     (package / "cnnlab" / "idle.py").write_text("class Idle:\n    size = 3\n\n    def never(self):\n        return 0\n")
     monkeypatch.setattr(provenance, "PACKAGE", package / "cnnlab")
     monkeypatch.setattr(provenance, "ROOT", package)
@@ -62,9 +73,13 @@ def test_a_module_imported_inside_the_block_counts_only_if_its_functions_run(tmp
 
     with CodeUsage() as usage:
         extra, _ = load("extra"), load("idle")  # module bodies, a class body, a module-level comprehension
-        assert usage.files == set()
+        assert usage.files == {}
         extra.used()
-    assert usage.files == {"cnnlab/extra.py"}
+        first = usage.digests()["cnnlab/extra.py"]
+        (package / "cnnlab" / "extra.py").write_text("def used():\n    return 2\n")  # edited while it runs
+        extra.used()
+    assert set(usage.files) == {"cnnlab/extra.py"}
+    assert usage.digests()["cnnlab/extra.py"] == first == source_digest_of(CODE_EXTRA)
 
 
 def test_the_previous_trace_function_keeps_running():

@@ -37,7 +37,7 @@ PROBE = """\
 import json as _json, sys as _sys
 _cnnlab_usage.stop()
 print("cnnlab-probe:" + _json.dumps({
-    "modules": sorted(_cnnlab_usage.files),
+    "modules": _cnnlab_usage.digests(),
     "data": list(getattr(_sys.modules.get("cnnlab.data"), "LOADED_SOURCES", [])),
 }))"""
 
@@ -86,9 +86,9 @@ def header() -> str:
     )
 
 
-def stamp(profile: str, files: list[str], data: list[str], seconds: float) -> dict:
-    """The metadata a freshly executed notebook carries (``files``: the cnnlab files whose code ran)."""
-    from cnnlab.provenance import module_digests
+def stamp(profile: str, modules: dict[str, str], data: list[str], seconds: float) -> dict:
+    """The metadata a freshly executed notebook carries (``modules``: the cnnlab files whose code ran, each
+    with its fingerprint when it first ran)."""
     from cnnlab.session import describe_device, get_device
 
     return {
@@ -98,7 +98,7 @@ def stamp(profile: str, files: list[str], data: list[str], seconds: float) -> di
         "executed": datetime.datetime.now(datetime.timezone.utc).date().isoformat(),
         "seconds": round(seconds, 1),
         "data": data,
-        "modules": module_digests(files),
+        "modules": modules,
     }
 
 
