@@ -18,7 +18,7 @@ from cnnlab.models import create, info
 
 FORMS = ["resnet18_imagenet", "resnet50_imagenet", "resnext50_32x4d_imagenet", "wide_resnet50_2_imagenet",
          "vgg11_bn_imagenet", "mobilenet_v2_imagenet", "efficientnet_b0_imagenet", "squeezenet1_0_imagenet",
-         "squeezenet1_1_imagenet", "googlenet_imagenet"]
+         "squeezenet1_1_imagenet", "googlenet_imagenet", "shufflenet_v2_x1_0_imagenet"]
 
 
 def resnet_name(torchvision_name: str) -> str:

@@ -83,6 +83,7 @@ FROZEN_COUNTS = {
     "se_resnet20": 336_445,
     "se_resnet56": 924_487,
     "sknet": 597_000,
+    "shufflenet_v2": 2_278_604,  # torchvision's shufflenet_v2_x1_0: the same layers, other strides, no max-pool
     "squeezenet": 1_235_496,
     "vgg11": 9_733_480,  # torchvision vgg11's features (9,220,480) + one linear 512 -> 1000
     "vgg11_bn": 9_738_984,

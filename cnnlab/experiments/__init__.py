@@ -16,6 +16,7 @@ from . import degradation
 from . import vgg_nin
 from . import lenet5_losses
 from . import googlenet_training
+from . import efficient_cifar
 from .registry import EXPERIMENTS, Experiment, experiment, get, list_experiments
 from .run import Result, Run
 

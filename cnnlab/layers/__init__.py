@@ -31,6 +31,7 @@ from .scaled_ws import ACTIVATION_GAMMA, ScaledActivation, ScaledStdConv2d
 from .se import SqueezeExcite, attention_weights
 from .separable import DepthwiseSeparableConv, separable_cost, standard_conv_cost
 from .shake_shake import ShakeShakeBlock, ShiftedPoolShortcut
+from .shuffle import ChannelShuffle, ShuffleV2Unit, channel_shuffle
 from .sk import SelectiveKernel, SKBottleneck
 from .xception import XceptionBlock
 
@@ -47,5 +48,6 @@ __all__ = [
     "running_stats_kept", "EarlyConcatenation", "GroupedConvolution", "ResNeXtBlock", "SplitTransformMerge",
     "ACTIVATION_GAMMA", "ScaledActivation", "ScaledStdConv2d", "SqueezeExcite", "attention_weights",
     "DepthwiseSeparableConv", "separable_cost", "standard_conv_cost", "ShakeShakeBlock", "ShiftedPoolShortcut",
+    "ChannelShuffle", "ShuffleV2Unit", "channel_shuffle",
     "SelectiveKernel", "SKBottleneck", "XceptionBlock",
 ]

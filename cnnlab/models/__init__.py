@@ -12,7 +12,7 @@ __all__ = ["create", "list_models", "info", "options_of", "register", "ModelInfo
 
 FAMILIES = ("alexnet", "assemble_resnet", "densenet", "early_exit", "efficientnet", "fractalnet", "googlenet",
             "inception", "lenet", "mobilenet", "msdnet", "nasnet", "neocognitron", "nfnet", "nin", "pyramidnet",
-            "resnet", "ror", "senet", "shake_shake", "sknet", "squeezenet", "vgg", "xception")
+            "resnet", "ror", "senet", "shake_shake", "shufflenet", "sknet", "squeezenet", "vgg", "xception")
 """The model modules; importing one registers its builders."""
 
 _loaded = False

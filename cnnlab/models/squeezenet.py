@@ -6,6 +6,11 @@ Version 1.0 is the paper's Table 1; version 1.1 (from the authors' repository) s
 3x3/2 conv of 64 filters and pools earlier, for 2.4x less computation at the same accuracy.
 Both match torchvision's ``squeezenet1_0`` / ``squeezenet1_1`` parameter for parameter.
 
+The weights start as torchvision's (and the paper's Caffe model's conv10): He-uniform convolutions
+[he2015delving] with zero biases, conv10 drawn from N(0, 0.01^2). Without batch norm the start matters:
+PyTorch's default initialization (a third of He's variance per layer) leaves the CIFAR form's output at
+the chance loss, and it does not train at a learning rate of 0.1.
+
 Departure (CIFAR form ``squeezenet``): the 1.1 layout with a 3x3 stem of stride 1, because the
 stride-2 stem and three max-pools would leave a 32x32 image 1x1 before the last Fire modules.
 """
@@ -32,34 +37,41 @@ _FIRES = {
 
 
 class SqueezeNet(Network):
-    """SqueezeNet ``version`` "1_0" or "1_1"; ``cifar=True`` gives the 3x3 stride-1 stem.
+    """SqueezeNet ``version`` "1_0" or "1_1"; ``cifar=True`` gives the 3x3 stride-1 stem; ``batch_norm=True``
+    puts a BatchNorm after the stem conv and every Fire conv (not in the paper; see :class:`cnnlab.layers.Fire`).
 
     Children: ``stem`` (conv, ReLU, max-pool), ``features`` (fire2..fire9 and pools), ``head``
     (dropout 0.5, conv10 1x1 to classes, ReLU, global average pooling), as the paper.
     """
 
-    def __init__(self, num_classes: int = 1000, version: str = "1_0", cifar: bool = False):
+    def __init__(self, num_classes: int = 1000, version: str = "1_0", cifar: bool = False, batch_norm: bool = False):
         if version not in _FIRES:
             raise ValueError(f"unknown SqueezeNet version {version!r}; expected one of {tuple(_FIRES)}")
         super().__init__(in_channels=3, min_input_size=8 if cifar else 32)
-        if cifar:
-            conv, channels = nn.Conv2d(3, 64, 3, 1, 1), 64
-        elif version == "1_0":
-            conv, channels = nn.Conv2d(3, 96, 7, 2), 96
-        else:
-            conv, channels = nn.Conv2d(3, 64, 3, 2), 64
-        self.stem = nn.Sequential(conv, nn.ReLU(inplace=True), nn.MaxPool2d(3, 2, ceil_mode=True))
+        # (channels, kernel, stride, padding) of the stem conv
+        channels, kernel, stride, padding = (64, 3, 1, 1) if cifar else (96, 7, 2, 0) if version == "1_0" else (64, 3, 2, 0)
+        conv = nn.Conv2d(3, channels, kernel, stride, padding, bias=not batch_norm)
+        norm = [nn.BatchNorm2d(channels)] if batch_norm else []
+        self.stem = nn.Sequential(conv, *norm, nn.ReLU(inplace=True), nn.MaxPool2d(3, 2, ceil_mode=True))
         layers, index = OrderedDict(), 2
         for i, setting in enumerate(_FIRES[version]):
             if setting == "pool":
                 layers[f"pool{i}"] = nn.MaxPool2d(3, 2, ceil_mode=True)
                 continue
-            layers[f"fire{index}"] = Fire(channels, *setting)
+            layers[f"fire{index}"] = Fire(channels, *setting, norm=batch_norm)
             channels, index = layers[f"fire{index}"].out_channels, index + 1
         self.features = nn.Sequential(layers)
         self.head = nn.Sequential(OrderedDict([
             ("dropout", nn.Dropout(0.5)), ("conv10", nn.Conv2d(channels, num_classes, 1)),
             ("relu", nn.ReLU(inplace=True)), ("pool", nn.AdaptiveAvgPool2d(1)), ("flatten", nn.Flatten())]))
+        for module in self.modules():
+            if isinstance(module, nn.Conv2d):
+                if module is self.head.conv10:
+                    nn.init.normal_(module.weight, mean=0.0, std=0.01)
+                else:
+                    nn.init.kaiming_uniform_(module.weight)
+                if module.bias is not None:
+                    nn.init.zeros_(module.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(self.stem(x)))
@@ -80,6 +92,6 @@ def squeezenet1_1_imagenet(num_classes: int = 1000) -> SqueezeNet:
 
 
 @register("squeezenet", paper="iandola2016squeezenet", family="squeezenet", tags=("chapter08",))
-def squeezenet(num_classes: int = 10) -> SqueezeNet:
-    """SqueezeNet 1.1 for CIFAR: 3x3 stride-1 stem (see module docstring)."""
-    return SqueezeNet(num_classes, "1_1", cifar=True)
+def squeezenet(num_classes: int = 10, *, batch_norm: bool = False) -> SqueezeNet:
+    """SqueezeNet 1.1 for CIFAR: 3x3 stride-1 stem (see module docstring); ``batch_norm`` adds BatchNorm."""
+    return SqueezeNet(num_classes, "1_1", cifar=True, batch_norm=batch_norm)
