@@ -40,6 +40,7 @@ def cases():
         "fractal": (widgets.fractal_explorer, "columns", 4),
         "inception": (lambda: widgets.inception_explorer(in_channels=64, size=8, widths=(16, 24, 32, 4, 8, 8),
                                                          max_width=64), "c3", 48),
+        "multipliers": (lambda: widgets.multiplier_explorer(), "alpha", 0.5),
         "lesion": (lambda: widgets.lesion_explorer({"ResNet-20": _resnet("resnet20")}, batches),
                    "delete", ("stages.stage1.1",)),
         "receptive_field": (lambda: widgets.receptive_field_explorer(_small_cnn(), images[0], layers=["0", "2"]),

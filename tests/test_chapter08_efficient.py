@@ -148,3 +148,72 @@ def test_relu_bottleneck_adds_relu6_after_every_projection_and_keeps_the_weights
         relu_bottleneck(relu6)
     with pytest.raises(ValueError, match="no inverted residual"):
         relu_bottleneck(create("resnet20"))
+
+
+def test_layer_kinds():
+    from cnnlab.analysis import layer_kind
+
+    assert layer_kind(nn.Conv2d(8, 16, 3)) == "standard"
+    assert layer_kind(nn.Conv2d(8, 8, 3, groups=8)) == "depthwise"
+    assert layer_kind(nn.Conv2d(8, 16, 3, groups=8)) == "depthwise"  # a channel multiplier of 2
+    assert layer_kind(nn.Conv2d(8, 16, 1)) == "pointwise"
+    assert layer_kind(nn.Conv2d(8, 16, 1, groups=4)) == "grouped"
+    assert layer_kind(nn.Linear(8, 2)) == "linear"
+    assert layer_kind(nn.BatchNorm2d(8)) is None
+
+
+def test_work_by_kind_by_hand_and_against_the_flop_counter():
+    from cnnlab.analysis import count_flops, work_by_kind
+
+    net = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.Conv2d(8, 8, 3, padding=1, groups=8, bias=False),
+                        nn.BatchNorm2d(8), nn.Conv2d(8, 16, 1), nn.Conv2d(16, 16, 3, padding=1, groups=4),
+                        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(16, 10))
+    work = work_by_kind(net, (1, 3, 8, 8))
+    positions = 8 * 8  # by hand: positions x output channels x inputs per group x kernel area
+    assert work == {"standard": {"macs": positions * 8 * 3 * 9, "params": 8 * 3 * 9 + 8},
+                    "depthwise": {"macs": positions * 8 * 9, "params": 8 * 9},
+                    "pointwise": {"macs": positions * 16 * 8, "params": 16 * 8 + 16},
+                    "grouped": {"macs": positions * 16 * 4 * 9, "params": 16 * 4 * 9 + 16},
+                    "linear": {"macs": 160, "params": 170}}
+    assert sum(w["macs"] for w in work.values()) == count_flops(net, (1, 3, 8, 8))["macs"]
+    with pytest.raises(ValueError, match="four positive integers"):
+        work_by_kind(net, (3, 8, 8))
+
+
+def test_mobilenet_work_by_kind_matches_the_papers_table_2():
+    from cnnlab.analysis import work_by_kind
+
+    with torch.device("meta"):
+        work = work_by_kind(create("mobilenet_v1_imagenet", num_classes=1000), (1, 3, 224, 224))
+    macs = sum(w["macs"] for w in work.values())
+    share = {kind: round(100 * w["macs"] / macs, 2) for kind, w in work.items()}
+    # [howard2017mobilenets] Table 2: 94.86% of the mult-adds in 1x1 convs, 3.06% depthwise, 0.18% in the FC layer
+    # (its 1.19% for the first, standard conv does not add up: 112 x 112 x 32 x 27 = 10.8M is 1.9% of 569M)
+    assert (share["pointwise"], share["depthwise"], share["linear"]) == (94.86, 3.06, 0.18)
+    assert work["standard"]["macs"] == 112 * 112 * 32 * 27
+
+
+@pytest.mark.parametrize("alpha, side, millions", [(1.0, 224, 569), (0.75, 224, 325), (0.5, 224, 149),
+                                                   (0.25, 224, 41), (1.0, 192, 418), (1.0, 160, 290), (1.0, 128, 186)])
+def test_multiplier_explorer_counts_the_papers_networks(alpha, side, millions):
+    from cnnlab.widgets.efficient import PAPER_RESOLUTIONS, PAPER_WIDTHS, _counted
+
+    macs = sum(w["macs"] for w in _counted(alpha, side).values())
+    assert abs(macs / 1e6 - millions) < 1  # [howard2017mobilenets] Tables 6 and 7 (160: 290.7M, printed 290)
+    paper = PAPER_WIDTHS[alpha] if side == 224 else PAPER_RESOLUTIONS[side]
+    assert paper[0] == millions
+
+
+def test_arithmetic_intensity_by_hand():
+    from cnnlab.analysis import arithmetic_intensity
+
+    size = (1, 64, 32, 32)
+    # depthwise 3x3: 2 x 32 x 32 x 64 x 9 FLOPs over (input + output + 64 x 9 weights) x 4 bytes
+    depthwise = arithmetic_intensity(nn.Conv2d(64, 64, 3, padding=1, groups=64, bias=False), size)
+    assert depthwise == pytest.approx(2 * 32 * 32 * 64 * 9 / ((2 * 64 * 32 * 32 + 64 * 9) * 4))
+    dense = arithmetic_intensity(nn.Conv2d(64, 64, 3, padding=1, bias=False), size)
+    assert dense == pytest.approx(2 * 32 * 32 * 64 * 64 * 9 / ((2 * 64 * 32 * 32 + 64 * 64 * 9) * 4))
+    strided = arithmetic_intensity(nn.Conv2d(64, 32, 1, stride=2), size)
+    assert strided == pytest.approx(2 * 16 * 16 * 32 * 64 / ((64 * 32 * 32 + 32 * 16 * 16 + 64 * 32 + 32) * 4))
+    with pytest.raises(ValueError, match=r"\(N, 64, H, W\)"):
+        arithmetic_intensity(nn.Conv2d(64, 64, 3), (1, 3, 32, 32))

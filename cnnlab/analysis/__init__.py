@@ -11,6 +11,7 @@ from .complexity import (Latency, SummaryTable, activation_memory, count_flops, 
                          saved_activation_memory, summary)
 from .feature_reuse import feature_reuse
 from .erf import effective_receptive_field, erf_fraction
+from .efficiency import arithmetic_intensity, layer_kind, work_by_kind
 from .features import activation_maximization, feature_maps, first_layer_filters, input_channels, misclassified
 from .receptive_field import RF, measured_receptive_field, receptive_field_table
 from .regularization import (BRANCH_REGULARIZERS, logit_gaps, mixed_samples, optimal_logit_gap,
@@ -30,5 +31,6 @@ __all__ = [
     "penultimate_projection", "regularizer_masks", "residual_branch_mix", "shake_shake_mix", "unitwise_ratios",
     "consistency", "equivariance_error", "shift_images", "signal_propagation", "gradient_propagation",
     "accuracy_without", "block_deletion", "deleted_blocks", "residual_blocks", "Paired", "paired",
-    "test_standard_error", "Reliability", "reliability", "softmax_outputs",
+    "test_standard_error", "Reliability", "reliability", "softmax_outputs", "arithmetic_intensity", "layer_kind",
+    "work_by_kind",
 ]

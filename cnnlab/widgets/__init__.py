@@ -2,6 +2,7 @@
 from .base import Explorer, figure_png
 from .compare import compare_explorer
 from .densenet import densenet_explorer
+from .efficient import multiplier_explorer
 from .family import fractal_explorer, width_depth_explorer
 from .filters import filter_explorer
 from .inception import inception_branch_costs, inception_explorer
@@ -14,4 +15,4 @@ __all__ = ["Explorer", "figure_png", "compare_explorer", "filter_explorer", "rec
            "inception_branch_costs", "inception_explorer",
            "lesion_explorer",
            "fractal_explorer", "width_depth_explorer",
-           "densenet_explorer", "REGULARIZERS", "regularizer_explorer", "shift_explorer"]
+           "densenet_explorer", "multiplier_explorer", "REGULARIZERS", "regularizer_explorer", "shift_explorer"]
