@@ -101,10 +101,13 @@ def efficient_cifar(run):
     seeds = run.scaled(full=[0, 1, 2], long=[0, 1, 2], quick=[0, 1], smoke=[0])
     repeats = run.scaled(full=50, long=40, quick=20, smoke=3)
     batch_size = run.scaled(full=128, long=128, quick=128, smoke=8)
-    values = {"networks": NETWORKS, "recipe": recipe(run), "train_images": len(data.train.labels),
-              "val_images": len(data.val.labels), "test_images": len(data.test.labels), "seeds": seeds,
-              "ablation_width": ABLATION_WIDTH, "table": {}, "bottleneck": {"linear": {}, "relu6": {}}}
-    for name in NETWORKS:
+    names = run.scaled(full=list(NETWORKS), long=list(NETWORKS), quick=list(NETWORKS),
+                       smoke=["resnet20", "mobilenet_v2"])  # the tests: two networks of the six
+    values = {"networks": {name: NETWORKS[name] for name in names}, "recipe": recipe(run),
+              "train_images": len(data.train.labels), "val_images": len(data.val.labels),
+              "test_images": len(data.test.labels), "seeds": seeds, "ablation_width": ABLATION_WIDTH, "table": {},
+              "bottleneck": {"linear": {}, "relu6": {}}}
+    for name in names:
         model = build(name, 0, data.num_classes)
         history = run.fit(name, model, data, **recipe(run), seed=0)
         row = run.once(f"costs_{name}", lambda: costs(model, repeats, batch_size))
