@@ -152,7 +152,8 @@ FAMILY_REPRESENTATIVES = {
     "neocognitron": "neocognitron", "nfnet": "nf_resnet20", "nin": "nin", "resnet_cifar": "resnet20",
     "preact_resnet": "preact_resnet18", "pyramidnet": "pyramidnet20_a24_shakedrop", "resnet": "resnet18",
     "early_exit": "resnet_early_exit", "ror": "ror3_resnet20", "senet": "se_resnet20",
-    "shake_shake": "shake_shake26_2x32d", "sknet": "sknet", "squeezenet": "squeezenet", "vgg": "vgg11_bn",
+    "shake_shake": "shake_shake26_2x32d", "shufflenet": "shufflenet_v2", "sknet": "sknet", "squeezenet": "squeezenet",
+    "vgg": "vgg11_bn",
     "wide_resnet": "wrn16_4", "xception": "xception",
     # ResNeXt has no small CIFAR form: its grouped bottleneck is checked on the meta device against
     # ResNet-50's known field (test_known_fields_of_multi_stride_networks).
