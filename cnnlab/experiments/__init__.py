@@ -17,6 +17,7 @@ from . import vgg_nin
 from . import lenet5_losses
 from . import googlenet_training
 from . import efficient_cifar
+from . import alexnet_filters, relu_vs_tanh
 from .registry import EXPERIMENTS, Experiment, experiment, get, list_experiments
 from .run import Result, Run
 
