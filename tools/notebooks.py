@@ -127,13 +127,14 @@ def run(paths: list[Path], profile: str) -> None:
     data = Path(os.environ.get("CNNLAB_DATA") or ROOT / ".data").expanduser().resolve()
     for path in paths:
         print(f"executing {path} (profile {profile}) ...", flush=True)
-        os.environ["CNNLAB_DATA"] = os.path.relpath(data, path.parent)
+        os.environ["CNNLAB_DATA"] = str(data)  # the training lock is found from here, not from the kernel's folder
         nb = nbformat.read(path, as_version=4)
         nb.cells.insert(0, nbformat.v4.new_code_cell(TRACER))
         nb.cells.append(nbformat.v4.new_code_cell(PROBE))
         client = NotebookClient(nb, timeout=CELL_TIMEOUT_S, kernel_name="python3", store_widget_state=True,
                                 record_timing=False, resources={"metadata": {"path": str(path.parent)}})
         with one_training_at_a_time(path.name):
+            os.environ["CNNLAB_DATA"] = os.path.relpath(data, path.parent)  # the kernel's path, relative to the notebook
             started = time.perf_counter()
             client.execute()
             seconds = time.perf_counter() - started
