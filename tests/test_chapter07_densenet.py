@@ -131,3 +131,112 @@ def test_densenet_explorer_redraws_and_refuses_a_depth_that_is_not_6n_plus_4(ass
     assert_reacts(explorer, [("k", 24), ("theta", 1.0), ("depth", 40)])
     with pytest.raises(ValueError, match="6n\\+4"):
         densenet_explorer(depth=50)
+
+
+# --- the experiment 07/densenet_vs_resnet: DenseNet-BC (L=40, k=12) against ResNet-14, paired by seed ---
+
+def _resnet14_parameters_by_hand() -> int:
+    # [he2016deep] section 4.2: a 3x3 conv to 16 maps, stages of n = 2 basic blocks at 16, 32, 64 maps (option A
+    # shortcuts: no parameters), global pooling and a 10-way linear layer; a batch norm has 2 parameters a channel.
+    total, channels = 3 * 16 * 9 + 2 * 16, 16
+    for width in (16, 32, 64):
+        for _ in range(2):
+            total += channels * width * 9 + 2 * width + width * width * 9 + 2 * width
+            channels = width
+    return total + 64 * 10 + 10
+
+
+def _densenet_bc_parameters_by_hand(depth: int, k: int) -> int:
+    # [huang2017densely] section 3: a 3x3 conv to 2k maps; three blocks of (depth - 4) / 6 layers BN-ReLU-conv1x1
+    # (4k maps)-BN-ReLU-conv3x3 (k maps); transitions BN-ReLU-conv1x1 keeping half; BN, pooling, linear.
+    n, channels = (depth - 4) // 6, 2 * k
+    total = 3 * channels * 9
+    for block in range(3):
+        for _ in range(n):
+            total += 2 * channels + channels * 4 * k + 2 * 4 * k + 4 * k * k * 9
+            channels += k
+        if block < 2:
+            total += 2 * channels + channels * (channels // 2)
+            channels //= 2
+    return total + 2 * channels + channels * 10 + 10
+
+
+def test_the_pair_has_the_parameters_counted_by_hand_within_three_percent():
+    from cnnlab.experiments.densenet_vs_resnet import build
+
+    resnet, densenet = _count(build("resnet", 0)), _count(build("densenet", 0))
+    assert resnet == _resnet14_parameters_by_hand() == 172_506
+    assert densenet == _densenet_bc_parameters_by_hand(40, 12) == 176_122
+    assert abs(densenet / resnet - 1) < 0.03
+    with pytest.raises(ValueError, match="kind"):
+        build("vgg", 0)
+
+
+def test_a_seed_gives_the_same_start_and_another_seed_another():
+    from cnnlab.experiments.densenet_vs_resnet import build
+
+    for kind in ("resnet", "densenet"):
+        first, again, other = build(kind, 3).state_dict(), build(kind, 3).state_dict(), build(kind, 4).state_dict()
+        assert all(torch.equal(first[name], again[name]) for name in first), kind
+        conv = next(name for name, t in first.items() if t.dim() == 4)
+        assert not torch.equal(first[conv], other[conv]), kind
+
+
+@pytest.fixture(scope="module")
+def smoke_run():
+    """The smoke run of 07/densenet_vs_resnet, with each training's options and the weights it started from."""
+    import cnnlab
+    from cnnlab.experiments import run as run_module
+    from cnnlab.experiments.densenet_vs_resnet import densenet_vs_resnet
+    from cnnlab.experiments.run import Run
+
+    started, real_fit = {}, run_module.fit
+
+    def spy(model, data, **options):
+        started[options["name"]] = (dict(options), {k: t.clone() for k, t in model.state_dict().items()})
+        return real_fit(model, data, **options)
+
+    previous = cnnlab.profiles.get_profile().name
+    cnnlab.profiles.set_profile("smoke")
+    run_module.fit = spy
+    try:
+        run = Run("smoke")
+        values = densenet_vs_resnet.function(run)
+    finally:
+        run_module.fit = real_fit
+        cnnlab.profiles.set_profile(previous)
+    return run, values, started
+
+
+@pytest.mark.slow  # four one-epoch trainings of the smoke profile: 10-20 s on one thread
+def test_each_seed_trains_both_networks_with_one_recipe_and_pairs_their_test_accuracies(smoke_run):
+    from cnnlab.analysis import paired
+
+    run, values, started = smoke_run
+    seeds = values["seeds"]
+    assert len(seeds) >= 2  # a paired interval needs two seeds
+    for seed in seeds:
+        (resnet_options, _), (densenet_options, _) = started[f"resnet_seed{seed}"], started[f"densenet_seed{seed}"]
+        assert resnet_options["seed"] == seed  # the data order
+        assert {k: v for k, v in resnet_options.items() if k != "name"} == \
+               {k: v for k, v in densenet_options.items() if k != "name"}
+        for kind in ("resnet", "densenet"):
+            assert values["test_accuracy"][kind][seed] == run.histories[f"{kind}_seed{seed}"].test["accuracy"]
+    comparison = paired(values["test_accuracy"]["resnet"], values["test_accuracy"]["densenet"])
+    assert comparison.seeds == tuple(seeds)
+
+
+@pytest.mark.slow
+def test_seed_0_keeps_the_densenet_before_and_after_training_and_the_resnet_after(smoke_run):
+    from cnnlab.experiments.densenet_vs_resnet import build
+
+    run, _, started = smoke_run
+    assert set(run.weights) == {"densenet_start", "densenet", "resnet"}
+    start = started["densenet_seed0"][1]
+    fresh = build("densenet", 0).state_dict()
+    for name, tensor in run.weights["densenet_start"].items():
+        assert torch.equal(tensor, start[name]) and torch.equal(tensor, fresh[name]), name
+    conv = "features.block2.layers.0.conv1.weight"
+    assert not torch.equal(run.weights["densenet"][conv], start[conv])  # kept after training
+    resnet_start = started["resnet_seed0"][1]
+    assert any(not torch.equal(run.weights["resnet"][name], resnet_start[name]) for name in resnet_start)

@@ -117,20 +117,27 @@ def test_grouped_conv_equals_sum_of_aggregated_paths():
     assert torch.allclose(grouped_form, sum(paths), atol=1e-5)
 
 
-def test_stochastic_depth_schedule_and_modes():
+def test_stochastic_depth_schedule():
     model = cifar_resnet(20, drop_prob=0.5)
     probs = [m.drop_path.p for m in model.modules() if isinstance(m, BasicBlock)]
     assert probs == pytest.approx([0.5 * l / 9 for l in range(1, 10)])  # [huang2016deep] Eq. 4: p_l = l/L (1 - p_L)
-    block = BasicBlock(4, 4, drop_prob=0.5)
-    x = torch.randn(64, 4, 5, 5)
-    block.train()
-    branch = basic_branch(block, x)
-    out = block.drop_path(branch)
-    dropped = (out.flatten(1) == 0).all(1)
-    assert 0 < dropped.sum() < 64  # whole images dropped, others scaled by 1/(1-p)
-    assert torch.allclose(out[~dropped], branch[~dropped] * 2)
-    block.eval()
-    assert torch.equal(block(x), block(x))
+
+
+def test_stochastic_depth_drops_the_share_p_of_whole_images():
+    # p = 0.2 and not 0.5, where dropping with the survival probability instead would look the same
+    torch.manual_seed(0)
+    p, n = 0.2, 20_000
+    block = BasicBlock(2, 2, drop_prob=p).train()
+    x = torch.rand(n, 2, 2, 2)  # non-negative, so a block whose branch is dropped returns relu(x) = x exactly
+    branch = basic_branch(block, x)  # the same batch statistics as the forward below
+    out = block(x)
+    dropped = (out == x).flatten(1).all(1)
+    share = dropped.float().mean().item()
+    assert abs(share - p) < 4 * (p * (1 - p) / n) ** 0.5  # binomial: within 4 standard errors (0.011) of p
+    kept = ~dropped  # the kept branches are scaled by 1/(1 - p) in training (torchvision's inverted form)
+    assert torch.allclose(out[kept], torch.relu(x[kept] + branch[kept] / (1 - p)), atol=1e-6)
+    block.eval()  # at test time every branch is on, unscaled
+    assert torch.allclose(block(x), torch.relu(x + basic_branch(block, x)), atol=1e-6)
 
 
 def test_imagenet_resnet_d_option_and_shapes():

@@ -14,10 +14,13 @@ CPU under the ``long`` profile, with its provenance.
 from . import fit_vs_textbook
 from . import degradation
 from . import vgg_nin
+from . import resnet_family
+from . import fractal_columns
 from . import lenet5_losses
 from . import googlenet_training
-from . import efficient_cifar
+from . import densenet_vs_resnet
 from . import alexnet_filters, relu_vs_tanh
+from . import efficient_cifar
 from .registry import EXPERIMENTS, Experiment, experiment, get, list_experiments
 from .run import Result, Run
 
