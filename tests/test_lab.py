@@ -132,8 +132,12 @@ def test_moving_a_control_redraws_the_figure(page, name):
     before = _image(view)
     handles = view.locator(".noUi-handle")
     if handles.count():
-        handles.first.focus()
-        handles.first.press("ArrowRight")
+        handle = handles.first
+        handle.focus()
+        at_start = handle.get_attribute("aria-valuenow")
+        handle.press("ArrowRight")
+        if handle.get_attribute("aria-valuenow") == at_start:  # the slider started at its maximum
+            handle.press("ArrowLeft")
     else:
         select = view.locator("select").last
         options = select.locator("option").all_text_contents()

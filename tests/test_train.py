@@ -407,7 +407,7 @@ def test_validation_split_chooses_epochs_and_test_is_evaluated_once(monkeypatch)
     assert f"val acc best {best['val_acc']:.2%} at epoch {best['epoch']}" in summary
     with pytest.raises(KeyError, match="validation split"):
         history.column("test_acc")
-    assert len(compare([history]).axes[0].lines) == 1 and compare([history]).axes[0].get_ylabel() == "val_acc"
+    assert len(compare([history]).axes[0].lines) == 1 and compare([history]).axes[0].get_ylabel() == "validation accuracy"
     labels = [line.get_label() for line in history.plot().axes[1].lines]
     assert labels == ["train", "validation", "test (once, at the end)"]
 
