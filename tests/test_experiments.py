@@ -115,3 +115,23 @@ def test_the_runner_stores_then_skips_a_fresh_result(experiment, capsys):
     assert runner.main(["check"]) == 1  # the course's own experiments are not in this temporary store
     table = capsys.readouterr().out
     assert "99/toy" in table and "fresh" in table.split("99/toy")[1].splitlines()[0]
+
+
+def test_a_sitting_that_is_killed_still_counts_its_time(tmp_path, monkeypatch):
+    # A run killed without a chance to clean up (SIGKILL, a session that ends) leaves only what was written while
+    # it ran: the clock must have written its seconds then, so that the resumed run's wall time includes them.
+    import time
+
+    monkeypatch.setattr(registry, "CLOCK_INTERVAL_S", 0.05)
+    workdir = tmp_path / "work"
+    seen = {}
+
+    def slow(run):
+        time.sleep(0.5)
+        seen["written"] = float((workdir / "seconds").read_text())  # what a kill at this moment would leave
+        return {}
+
+    Experiment("99", "slow", slow, minutes=1).run("long", workdir=workdir)
+    assert 0.3 < seen["written"] < 0.6
+    result = Experiment("99", "slow", lambda run: {}, minutes=1).run("long", workdir=workdir)
+    assert result.provenance["wall_seconds"] >= 0.5  # the first sitting's half second, read back
