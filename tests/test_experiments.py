@@ -117,21 +117,19 @@ def test_the_runner_stores_then_skips_a_fresh_result(experiment, capsys):
     assert "99/toy" in table and "fresh" in table.split("99/toy")[1].splitlines()[0]
 
 
+
 def test_a_sitting_that_is_killed_still_counts_its_time(tmp_path, monkeypatch):
     # A run killed without a chance to clean up (SIGKILL, a session that ends) leaves only what was written while
-    # it ran: the clock must have written its seconds then, so that the resumed run's wall time includes them.
+    # it ran: its seconds must be in the work folder then, so that the resumed run's wall time includes them.
     import time
 
-    monkeypatch.setattr(registry, "CLOCK_INTERVAL_S", 0.05)
+    monkeypatch.setattr(runner, "CLOCK_INTERVAL_S", 0.05)
     workdir = tmp_path / "work"
-    seen = {}
-
-    def slow(run):
+    (workdir).mkdir()
+    (workdir / "seconds").write_text("100.0")  # an earlier sitting
+    with runner.counting_killed_sittings(workdir):
         time.sleep(0.5)
-        seen["written"] = float((workdir / "seconds").read_text())  # what a kill at this moment would leave
-        return {}
-
-    Experiment("99", "slow", slow, minutes=1).run("long", workdir=workdir)
-    assert 0.3 < seen["written"] < 0.6
-    result = Experiment("99", "slow", lambda run: {}, minutes=1).run("long", workdir=workdir)
-    assert result.provenance["wall_seconds"] >= 0.5  # the first sitting's half second, read back
+        written = float((workdir / "seconds").read_text())  # what a kill at this moment would leave
+    assert 100.3 < written < 100.6
+    result = Experiment("99", "quick", lambda run: {}, minutes=1).run("long", workdir=workdir)
+    assert result.provenance["wall_seconds"] >= 100.3  # the killed sitting's time, read back

@@ -13,10 +13,7 @@ kept in the store. ``minutes`` is the budget of its ``long`` run on a 2-core CPU
 """
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,14 +53,17 @@ class Experiment:
         before = profiles.get_profile().name
         profiles.set_profile(profile)
         run = Run(profile, workdir)
+        earlier = _sittings(workdir)
+        started = time.perf_counter()
         try:
-            with _clock(workdir) as wall_seconds, CodeUsage() as usage:
+            with CodeUsage() as usage:
                 values = self.function(run) or {}
         finally:
+            _save_sittings(workdir, earlier + time.perf_counter() - started)
             profiles.set_profile(before)
         histories = run.histories.values()
         provenance = {**machine(), "threads": torch.get_num_threads(),
-                      "wall_seconds": round(wall_seconds(), 1),
+                      "wall_seconds": round(earlier + time.perf_counter() - started, 1),
                       "data": sorted({h.meta["data_source"] for h in histories}),
                       "sizes": {k: h.meta.get("sizes") for k, h in run.histories.items()},
                       "recipes": {k: h.meta["options"] for k, h in run.histories.items()},
@@ -76,36 +76,6 @@ class Experiment:
         return store.load(self.id, profile)
 
 
-CLOCK_INTERVAL_S = 60.0
-
-
-@contextlib.contextmanager
-def _clock(workdir: Path | None):
-    """Seconds of this run in all sittings: the earlier ones are read from the work folder, and the total is
-    written back every ``CLOCK_INTERVAL_S`` and at the end, so a sitting that is killed still counts."""
-    earlier, started = _sittings(workdir), time.perf_counter()
-
-    def total() -> float:
-        return earlier + time.perf_counter() - started
-
-    stop = threading.Event()
-
-    def keep_writing():
-        while not stop.wait(CLOCK_INTERVAL_S):
-            _save_sittings(workdir, total())
-
-    writer = threading.Thread(target=keep_writing, daemon=True)
-    if workdir is not None:
-        writer.start()
-    try:
-        yield total
-    finally:
-        stop.set()
-        if writer.is_alive():
-            writer.join()  # one writer at a time
-        _save_sittings(workdir, total())
-
-
 def _sittings(workdir: Path | None) -> float:
     """Seconds spent in earlier sittings of a resumed run (kept in its work folder)."""
     path = workdir / "seconds" if workdir is not None else None
@@ -115,9 +85,7 @@ def _sittings(workdir: Path | None) -> float:
 def _save_sittings(workdir: Path | None, seconds: float) -> None:
     if workdir is not None:
         workdir.mkdir(parents=True, exist_ok=True)
-        partial = workdir / "seconds.partial"
-        partial.write_text(f"{seconds:.1f}")
-        os.replace(partial, workdir / "seconds")  # atomic: a kill mid-write leaves the previous total
+        (workdir / "seconds").write_text(f"{seconds:.1f}")
 
 
 def experiment(chapter: str, name: str, minutes: int):

@@ -17,14 +17,16 @@ from __future__ import annotations
 import argparse
 import contextlib
 import fcntl
+import os
 import shutil
 import sys
+import threading
 import time
 from pathlib import Path
 
 from ..session import data_dir
 from . import store
-from .registry import Experiment, get, list_experiments
+from .registry import Experiment, _sittings, get, list_experiments
 
 __all__ = ["main", "one_training_at_a_time", "status", "status_table"]
 
@@ -67,6 +69,34 @@ def status_table(experiments=None) -> tuple[str, int]:
     return "\n".join("  ".join(f"{c:<{w}}" for c, w in zip(r[:5], width)) + "  " + r[5] for r in rows), bad
 
 
+CLOCK_INTERVAL_S = 60.0
+
+
+@contextlib.contextmanager
+def counting_killed_sittings(workdir: Path):
+    """Keep the run's seconds in all sittings in its work folder, rewritten every ``CLOCK_INTERVAL_S``.
+
+    ``Experiment.run`` adds a sitting's time there when it returns or raises; a sitting that is killed (a
+    session that ends) never returns, and without this its time would be missing from the stored run's label.
+    """
+    earlier, started, stop = _sittings(workdir), time.perf_counter(), threading.Event()
+
+    def keep_writing():
+        while not stop.wait(CLOCK_INTERVAL_S):
+            workdir.mkdir(parents=True, exist_ok=True)
+            partial = workdir / "seconds.partial"
+            partial.write_text(f"{earlier + time.perf_counter() - started:.1f}")
+            os.replace(partial, workdir / "seconds")  # atomic: a kill mid-write leaves the previous total
+
+    writer = threading.Thread(target=keep_writing, daemon=True)
+    writer.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        writer.join()
+
+
 def run_one(experiment: Experiment, profile: str, fresh: bool) -> Path:
     workdir = data_dir() / "runs" / experiment.id / profile
     if fresh and workdir.exists():
@@ -75,7 +105,8 @@ def run_one(experiment: Experiment, profile: str, fresh: bool) -> Path:
         print(f"== {experiment.id} ({profile}; budget {experiment.minutes} min): {experiment.description}",
               flush=True)
         started = time.perf_counter()
-        result = experiment.run(profile, workdir=workdir)
+        with counting_killed_sittings(workdir):
+            result = experiment.run(profile, workdir=workdir)
         path = store.save(result)
     shutil.rmtree(workdir, ignore_errors=True)
     print(f"== {experiment.id}: stored {path.relative_to(store.STORE.parent.parent)} "
