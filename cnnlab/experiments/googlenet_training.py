@@ -14,9 +14,10 @@ and see the same batches, so the difference seed by seed is the effect of the ch
   where the plain network trains at all);
 * label smoothing [szegedy2016rethinking] with epsilon 0.1, against the one-hot target.
 
-Every trained network's calibration on the test images (:func:`cnnlab.analysis.calibration.reliability`)
-is returned; the weights of seed 0's baseline and label-smoothed networks are kept (chapter 04 draws their
-logit gaps).
+The calibration on the test images (:func:`cnnlab.analysis.calibration.reliability`) of every network that
+trained to its last epoch is returned (a run that ``fit`` stopped on a non-finite loss, as the network without
+batch norm at the high rate can be in a short run, has none); the weights of seed 0's baseline and
+label-smoothed networks are kept (chapter 04 draws their logit gaps).
 """
 from __future__ import annotations
 
@@ -72,9 +73,10 @@ def googlenet_training(run):
 
     def train(key, seed, lr=BASE_LR, label_smoothing=0.0, **options):
         model = build(seed, data.num_classes, **options)
-        run.fit(key, model, data, epochs=epochs, lr=lr, label_smoothing=label_smoothing, seed=seed)
-        calibration[key] = run.once(f"{key}_calibration",
-                                    lambda: reliability(*softmax_outputs(model, test_batches)).to_dict())
+        history = run.fit(key, model, data, epochs=epochs, lr=lr, label_smoothing=label_smoothing, seed=seed)
+        if not history.meta.get("stopped"):  # a run stopped by a non-finite loss may output NaN: no calibration
+            calibration[key] = run.once(f"{key}_calibration",
+                                        lambda: reliability(*softmax_outputs(model, test_batches)).to_dict())
         return model
 
     for seed in seeds:
