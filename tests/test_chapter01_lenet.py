@@ -7,9 +7,8 @@ import torch
 import torch.nn.functional as F
 
 import cnnlab
-from cnnlab.experiments import run as run_module
 from cnnlab.experiments.lenet5_losses import lenet5_losses
-from cnnlab.experiments.run import Run
+from smoke_runs import run_with_spy, smoke_profile
 
 pytestmark = pytest.mark.slow  # eight one-epoch trainings of the smoke profile, about 6 s on one thread
 
@@ -17,26 +16,18 @@ pytestmark = pytest.mark.slow  # eight one-epoch trainings of the smoke profile,
 @pytest.fixture(scope="module")
 def smoke_run():
     """The smoke run, with each training's weights before training and its first step (loss, logits, labels)."""
-    before, first_step, real_fit = {}, {}, run_module.fit
+    before, first_step = {}, {}
 
-    def spy(model, data, **options):
+    def spy(fit, model, data, **options):
         name = options["name"]
         before[name] = {k: t.clone() for k, t in model.state_dict().items()}
 
         def record(info):
             first_step.setdefault(name, (info.loss, info.outputs.float(), info.labels))
 
-        return real_fit(model, data, on_step=record, **options)
+        return fit(model, data, on_step=record, **options)
 
-    previous = cnnlab.profiles.get_profile().name
-    cnnlab.profiles.set_profile("smoke")
-    run_module.fit = spy
-    try:
-        run = Run("smoke")
-        values = lenet5_losses.function(run)
-    finally:
-        run_module.fit = real_fit
-        cnnlab.profiles.set_profile(previous)
+    run, values = run_with_spy(lenet5_losses, spy)
     return run, values, before, first_step
 
 
@@ -81,11 +72,7 @@ def test_the_kept_weights_are_the_starts_and_the_trained_models(smoke_run):
         start, trained = run.weights[f"{setup}_seed0_start"], run.weights[f"{setup}_seed0"]
         assert all(torch.equal(start[k], before[f"{setup}_seed0"][k]) for k in start), setup
         assert not torch.equal(trained["c1.0.weight"], start["c1.0.weight"]), f"{setup}: C1 did not train"
-    previous = cnnlab.profiles.get_profile().name
-    cnnlab.profiles.set_profile("smoke")
-    try:
+    with smoke_profile():
         images = cnnlab.data.load("cifar10").train.images  # the experiment's training images
-    finally:
-        cnnlab.profiles.set_profile(previous)
     mean = (images.double() / 255).mean(dim=(0, 2, 3))  # by hand, for the normalization the chapter reuses
     assert values["normalization"]["mean"] == pytest.approx(mean.tolist(), abs=1e-4)

@@ -5,9 +5,8 @@ import torch
 from torch import nn
 
 import cnnlab
-from cnnlab.experiments import run as run_module
-from cnnlab.experiments.run import Run
 from cnnlab.experiments.vgg_nin import vgg_nin
+from smoke_runs import run_with_spy, smoke_profile
 
 pytestmark = pytest.mark.slow  # three one-epoch trainings of the smoke profile, about 5 s on one thread
 
@@ -15,22 +14,14 @@ pytestmark = pytest.mark.slow  # three one-epoch trainings of the smoke profile,
 @pytest.fixture(scope="module")
 def smoke_run():
     """The smoke run of the experiment, with each trained model's weights and dropout rates before training."""
-    before, real_fit = {}, run_module.fit
+    before = {}
 
-    def spy(model, data, **options):
+    def spy(fit, model, data, **options):
         before[options["name"]] = ({k: t.clone() for k, t in model.state_dict().items()},
                                    [m.p for m in model.modules() if isinstance(m, nn.Dropout)])
-        return real_fit(model, data, **options)
+        return fit(model, data, **options)
 
-    previous = cnnlab.profiles.get_profile().name
-    cnnlab.profiles.set_profile("smoke")
-    run_module.fit = spy
-    try:
-        run = Run("smoke")
-        values = vgg_nin.function(run)
-    finally:
-        run_module.fit = real_fit
-        cnnlab.profiles.set_profile(previous)
+    run, values = run_with_spy(vgg_nin, spy)
     return run, values, before
 
 
@@ -49,12 +40,8 @@ def test_the_two_nins_of_a_seed_start_alike_and_differ_only_in_dropout(smoke_run
 
 def test_training_accuracy_is_measured_in_eval_mode_on_training_images(smoke_run):
     run, values, _ = smoke_run
-    previous = cnnlab.profiles.get_profile().name
-    cnnlab.profiles.set_profile("smoke")
-    try:
+    with smoke_profile():
         data = cnnlab.data.load("cifar10", train_size=values["train_images"])  # the experiment's images
-    finally:
-        cnnlab.profiles.set_profile(previous)
     n = values["val_images"]
     images, labels = data.train.images[:n], data.train.labels[:n]
     mean = torch.tensor(data.mean).view(1, 3, 1, 1)

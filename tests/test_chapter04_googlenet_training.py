@@ -12,9 +12,8 @@ import torch
 from torch import nn
 
 import cnnlab
-from cnnlab.experiments import run as run_module
 from cnnlab.experiments.googlenet_training import BASE_LR, HIGH_LR, SMOOTHING, build, googlenet_training
-from cnnlab.experiments.run import Run
+from smoke_runs import run_with_spy, smoke_profile
 
 
 def _convolutions(model):
@@ -46,11 +45,11 @@ def test_a_seed_gives_the_same_weights_with_and_without_aux_heads_and_batch_norm
 @pytest.fixture(scope="module")
 def smoke_run():
     """The smoke run of the experiment, with each training's options and the weights it started from."""
-    started, real_fit = {}, run_module.fit
+    started = {}
 
-    def spy(model, data, **options):
+    def spy(fit, model, data, **options):
         started[options["name"]] = (dict(options), {k: t.clone() for k, t in model.state_dict().items()})
-        history = real_fit(model, data, **options)
+        history = fit(model, data, **options)
         if options["name"] == "no_bn_high_s0":  # planted: as a diverged run ends (quick does), stopped, NaN outputs
             history.meta["stopped"] = "loss nan (planted by the test)"
             with torch.no_grad():
@@ -58,16 +57,9 @@ def smoke_run():
                     parameter.fill_(float("nan"))
         return history
 
-    previous = cnnlab.profiles.get_profile().name
-    cnnlab.profiles.set_profile("smoke")
-    run_module.fit = spy
-    try:
-        run = Run("smoke")
-        values = googlenet_training.function(run)
+    run, values = run_with_spy(googlenet_training, spy)
+    with smoke_profile():
         data = cnnlab.data.load("cifar10", train_size=256, val_size=128, test_size=128)  # the experiment's images
-    finally:
-        run_module.fit = real_fit
-        cnnlab.profiles.set_profile(previous)
     return run, values, started, data
 
 

@@ -185,26 +185,16 @@ def test_a_seed_gives_the_same_start_and_another_seed_another():
 @pytest.fixture(scope="module")
 def smoke_run():
     """The smoke run of 07/densenet_vs_resnet, with each training's options and the weights it started from."""
-    import cnnlab
-    from cnnlab.experiments import run as run_module
     from cnnlab.experiments.densenet_vs_resnet import densenet_vs_resnet
-    from cnnlab.experiments.run import Run
+    from smoke_runs import run_with_spy
 
-    started, real_fit = {}, run_module.fit
+    started = {}
 
-    def spy(model, data, **options):
+    def spy(fit, model, data, **options):
         started[options["name"]] = (dict(options), {k: t.clone() for k, t in model.state_dict().items()})
-        return real_fit(model, data, **options)
+        return fit(model, data, **options)
 
-    previous = cnnlab.profiles.get_profile().name
-    cnnlab.profiles.set_profile("smoke")
-    run_module.fit = spy
-    try:
-        run = Run("smoke")
-        values = densenet_vs_resnet.function(run)
-    finally:
-        run_module.fit = real_fit
-        cnnlab.profiles.set_profile(previous)
+    run, values = run_with_spy(densenet_vs_resnet, spy)
     return run, values, started
 
 
