@@ -22,6 +22,7 @@ from .msd import SCALE_FACTORS, MSDLayer
 from .nas_ops import SEARCH_SPACE, FactorizedReduce, Genotype, NASCell, ReLUConvBN, SeparableStack
 from .neocognitron import CCell, OnOffSplit, SCell, gaussian_window
 from .nf import NFBasicBlock, NFBottleneck
+from .resize import Resize
 from .regularizers import DropBlock2d, ShakeDrop, ShakeShake, Swapout, drop_probabilities, survival_probabilities
 from .residual import (SHORTCUTS, BasicBlock, Bottleneck, PreActBlock, PreActBottleneck, PyramidBlock,
                        PyramidBottleneck, ResidualBlock, WideBlock, ZeroPadShortcut, make_shortcut)
@@ -48,6 +49,6 @@ __all__ = [
     "running_stats_kept", "EarlyConcatenation", "GroupedConvolution", "ResNeXtBlock", "SplitTransformMerge",
     "ACTIVATION_GAMMA", "ScaledActivation", "ScaledStdConv2d", "SqueezeExcite", "attention_weights",
     "DepthwiseSeparableConv", "separable_cost", "standard_conv_cost", "ShakeShakeBlock", "ShiftedPoolShortcut",
-    "ChannelShuffle", "ShuffleV2Unit", "channel_shuffle",
+    "ChannelShuffle", "ShuffleV2Unit", "channel_shuffle", "Resize",
     "SelectiveKernel", "SKBottleneck", "XceptionBlock",
 ]

@@ -14,6 +14,12 @@ e.g. B1 keeps width 1.0 and takes depth 1.1 at 240 pixels where phi=1 would give
 
 Departure (CIFAR form ``efficientnet_b0``): the stem has stride 1, so a 32x32 image reaches the
 last stage at 2x2 rather than 1x1.
+
+Chapter 11's scaling experiments start from a smaller base of our own, :func:`efficientnet_cifar`
+(:data:`CIFAR_BASE_STAGES`, not a network of the paper): the stem and B0's first four block types with
+fewer layers, and the input resized to :data:`CIFAR_BASE_RESOLUTION` = 16 pixels by its first layer
+(:class:`cnnlab.layers.Resize`), so that resolution can be scaled up to CIFAR's own 32 and beyond as the
+paper scales 224 up to 600. Its width, depth and resolution are scaled by the rules above.
 """
 from __future__ import annotations
 
@@ -27,15 +33,20 @@ import torch.nn as nn
 from ..layers.conv import ConvBNAct
 from ..layers.regularizers import drop_probabilities
 from ..layers.mbconv import MBConv, make_divisible
+from ..layers.resize import Resize
 from .base import Network
 from .registry import register
 
-__all__ = ["EfficientNet", "efficientnet", "compound_scaling", "Coefficients", "EFFICIENTNET_COEFFICIENTS",
-           "B0_STAGES"]
+__all__ = ["EfficientNet", "efficientnet", "efficientnet_cifar", "compound_scaling", "Coefficients",
+           "EFFICIENTNET_COEFFICIENTS", "B0_STAGES", "CIFAR_BASE_STAGES", "CIFAR_BASE_RESOLUTION"]
 
 # [tan2019efficientnet] Table 1: expansion, kernel, stride, input channels, output channels, layers
 B0_STAGES = [(1, 3, 1, 32, 16, 1), (6, 3, 2, 16, 24, 2), (6, 5, 2, 24, 40, 2), (6, 3, 2, 40, 80, 3),
              (6, 5, 1, 80, 112, 3), (6, 5, 2, 112, 192, 4), (6, 3, 1, 192, 320, 1)]
+
+# Chapter 11's CIFAR base (ours): B0's stem and first four block types, 1-2 layers each, in the same columns
+CIFAR_BASE_STAGES = [(1, 3, 1, 32, 16, 1), (6, 3, 2, 16, 24, 2), (6, 5, 2, 24, 40, 2), (6, 3, 2, 40, 80, 2)]
+CIFAR_BASE_RESOLUTION = 16
 
 
 class Coefficients(NamedTuple):
@@ -70,35 +81,50 @@ class EfficientNet(Network):
     ``drop_path`` is the stochastic-depth probability of the last block, block l of L dropping l/L of
     it [huang2016deep] (:func:`cnnlab.layers.drop_probabilities`);
     ``dropout`` is applied before the classifier; ``cifar=True`` gives the stem stride 1.
-    Children: ``stem``, ``stages`` (stage1..stage7), ``last_conv``, ``head``.
+    ``stages`` is the stage table (rows of expansion, kernel, stride, input channels, output channels,
+    layers; the first row's input channels are the stem's), :data:`B0_STAGES` by default; ``resolution``
+    resizes every input to that side first (:class:`cnnlab.layers.Resize`; None: no resize).
+    Children: ``resize`` (only with a resolution), ``stem``, ``stages`` (stage1, stage2, ...), ``last_conv``,
+    ``head``.
     """
 
     def __init__(self, num_classes: int = 1000, width_mult: float = 1.0, depth_mult: float = 1.0,
-                 dropout: float = 0.2, drop_path: float = 0.2, cifar: bool = False):
+                 dropout: float = 0.2, drop_path: float = 0.2, cifar: bool = False, stages=B0_STAGES,
+                 resolution: int | None = None):
         if width_mult <= 0 or depth_mult <= 0:
             raise ValueError(f"width_mult and depth_mult must be positive, got {width_mult!r}, {depth_mult!r}")
         if not 0 <= dropout < 1 or not 0 <= drop_path < 1:
             raise ValueError(f"dropout and drop_path must lie in [0, 1), got {dropout!r}, {drop_path!r}")
+        if not stages or any(len(row) != 6 for row in stages):
+            raise ValueError("stages must be a non-empty list of rows (expansion, kernel, stride, input channels, "
+                             f"output channels, layers), like B0_STAGES; got {stages!r}")
         super().__init__(in_channels=3, min_input_size=8 if cifar else 32)
-        channels = make_divisible(32 * width_mult)
+        if resolution is not None:
+            self.min_input_size = 1  # every input is resized first
+            self.resize = Resize(resolution)
+        else:
+            self.resize = None
+        channels = make_divisible(stages[0][3] * width_mult)
         self.stem = ConvBNAct(3, channels, 3, 1 if cifar else 2, act=nn.SiLU)
-        repeats = [math.ceil(n * depth_mult) for *_, n in B0_STAGES]
+        repeats = [math.ceil(n * depth_mult) for *_, n in stages]
         drop_probs = iter(drop_probabilities(sum(repeats), drop_path))
-        stages = OrderedDict()
-        for s, ((expand, kernel, stride, _, out, _), n) in enumerate(zip(B0_STAGES, repeats)):
+        blocks_of = OrderedDict()
+        for s, ((expand, kernel, stride, _, out, _), n) in enumerate(zip(stages, repeats)):
             out = make_divisible(out * width_mult)
             blocks = []
             for b in range(n):
                 blocks.append(MBConv(channels, out, kernel, stride if b == 0 else 1, expand_ratio=expand,
                                      se_ratio=0.25, act=nn.SiLU, drop_prob=next(drop_probs)))
                 channels = out
-            stages[f"stage{s + 1}"] = nn.Sequential(*blocks)
-        self.stages = nn.Sequential(stages)
+            blocks_of[f"stage{s + 1}"] = nn.Sequential(*blocks)
+        self.stages = nn.Sequential(blocks_of)
         self.last_conv = ConvBNAct(channels, 4 * channels, 1, act=nn.SiLU)
         self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(dropout),
                                   nn.Linear(4 * channels, num_classes))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.resize is not None:
+            x = self.resize(x)
         return self.head(self.last_conv(self.stages(self.stem(x))))
 
 
@@ -106,6 +132,15 @@ def efficientnet(width_mult: float = 1.0, depth_mult: float = 1.0, num_classes: 
                  dropout: float = 0.2, drop_path: float = 0.2) -> EfficientNet:
     """An EfficientNet of any width and depth multipliers (chapter 11's scaling experiments); CIFAR stem by default."""
     return EfficientNet(num_classes, width_mult, depth_mult, dropout=dropout, drop_path=drop_path, cifar=cifar)
+
+
+def efficientnet_cifar(width_mult: float = 1.0, depth_mult: float = 1.0, resolution: int = CIFAR_BASE_RESOLUTION,
+                       num_classes: int = 10, dropout: float = 0.0, drop_path: float = 0.0) -> EfficientNet:
+    """Chapter 11's CIFAR base (:data:`CIFAR_BASE_STAGES`, stride-1 stem, inputs resized to ``resolution``),
+    scaled by ``width_mult`` and ``depth_mult`` with B0's rounding rules. Regularization is off by default (the
+    chapter's runs are short); the paper's B0 uses dropout 0.2 and drop-path 0.2."""
+    return EfficientNet(num_classes, width_mult, depth_mult, dropout=dropout, drop_path=drop_path, cifar=True,
+                        stages=CIFAR_BASE_STAGES, resolution=resolution)
 
 
 def _imagenet(index: int, num_classes: int, dropout: float, drop_path: float) -> EfficientNet:
