@@ -9,10 +9,11 @@ from .inception import inception_branch_costs, inception_explorer
 from .lesion import lesion_explorer
 from .receptive_field import receptive_field_explorer
 from .regularization import REGULARIZERS, regularizer_explorer
+from .scaling import scaling_explorer
 from .shift import shift_explorer
 
 __all__ = ["Explorer", "figure_png", "compare_explorer", "filter_explorer", "receptive_field_explorer",
            "inception_branch_costs", "inception_explorer",
-           "lesion_explorer",
+           "lesion_explorer", "scaling_explorer",
            "fractal_explorer", "width_depth_explorer",
            "densenet_explorer", "multiplier_explorer", "REGULARIZERS", "regularizer_explorer", "shift_explorer"]
