@@ -48,6 +48,7 @@ def cases():
         "regularizer": (lambda: widgets.regularizer_explorer(images, classes=["a", "b", "c", "d"]), "p", 0.4),
         "scaling": (lambda: widgets.scaling_explorer(phi=1), "alpha", 1.5),
         "shift": (lambda: widgets.shift_explorer(_small_cnn(), images[0], layers=["0", "2"], max_shift=4), "dx", 3),
+        "sk_scale": (lambda: widgets.sk_scale_explorer(_resnet("sknet"), images[:2]), "scale", 1.5),
         "width_depth": (lambda: widgets.width_depth_explorer(wide_resnet, depths=(10, 16), widths=(1, 2),
                                                              references={"ResNet-20": (20, 2.7e5)}), "width", 2),
     }

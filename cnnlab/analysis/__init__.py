@@ -6,6 +6,7 @@ are read from their module, :mod:`cnnlab.analysis.receptive_field` (the graph wa
 or ``from cnnlab.analysis.receptive_field import receptive_field``.
 """
 from . import receptive_field
+from .attention import attention_by_class, attention_features, attention_vs_scale, enlarge, soften
 from .calibration import Reliability, reliability, softmax_outputs
 from .complexity import (Latency, SummaryTable, activation_memory, count_flops, count_parameters, measure_latency,
                          saved_activation_memory, summary)
@@ -32,5 +33,5 @@ __all__ = [
     "consistency", "equivariance_error", "shift_images", "signal_propagation", "gradient_propagation",
     "accuracy_without", "block_deletion", "deleted_blocks", "residual_blocks", "Paired", "paired",
     "test_standard_error", "Reliability", "reliability", "softmax_outputs", "arithmetic_intensity", "layer_kind",
-    "work_by_kind",
+    "work_by_kind", "attention_by_class", "attention_features", "attention_vs_scale", "enlarge", "soften",
 ]

@@ -21,6 +21,7 @@ from . import googlenet_training
 from . import densenet_vs_resnet
 from . import alexnet_filters, relu_vs_tanh
 from . import efficient_cifar
+from . import se_vs_resnet, sk_scale
 from . import compound_scaling
 from .registry import EXPERIMENTS, Experiment, experiment, get, list_experiments
 from .run import Result, Run

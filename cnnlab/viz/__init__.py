@@ -3,6 +3,7 @@
 The names below are importable from here and from their modules, e.g. ``cnnlab.viz.plot_erf`` is
 ``cnnlab.viz.receptive_field.plot_erf``.
 """
+from .attention import plot_attention_vs_scale, plot_class_share, plot_excitation_by_class
 from .calibration import plot_reliability
 from .compare import pareto_front, plot_tradeoff, results_table
 from .complexity import plot_summary
@@ -23,5 +24,5 @@ __all__ = [
     "plot_receptive_field", "plot_rf_growth", "plot_branch_mix", "plot_logit_gaps", "plot_mixed_samples",
     "plot_penultimate_projection", "plot_regularizer_masks", "plot_survival", "plot_unitwise_ratios",
     "plot_equivariance", "plot_shift_consistency", "plot_signal_propagation", "plot_gradient_propagation",
-    "plot_timeline", "plot_reliability",
+    "plot_timeline", "plot_reliability", "plot_attention_vs_scale", "plot_class_share", "plot_excitation_by_class",
 ]

@@ -1,4 +1,5 @@
 """Interactive explorers (ipywidgets) around cnnlab's figures; each renders statically too."""
+from .attention import sk_scale_explorer
 from .base import Explorer, figure_png
 from .compare import compare_explorer
 from .densenet import densenet_explorer
@@ -16,4 +17,5 @@ __all__ = ["Explorer", "figure_png", "compare_explorer", "filter_explorer", "rec
            "inception_branch_costs", "inception_explorer",
            "lesion_explorer", "scaling_explorer",
            "fractal_explorer", "width_depth_explorer",
-           "densenet_explorer", "multiplier_explorer", "REGULARIZERS", "regularizer_explorer", "shift_explorer"]
+           "densenet_explorer", "multiplier_explorer", "REGULARIZERS", "regularizer_explorer", "shift_explorer",
+           "sk_scale_explorer"]
