@@ -24,6 +24,14 @@ def _resnet(name):
     return cnnlab.models.create(name, num_classes=10).eval()
 
 
+def _architecture():
+    import random
+
+    from cnnlab.search import random_architecture
+
+    return random_architecture(random.Random(0))
+
+
 def cases():
     """``{name: (build, control, new value)}``; ``build()`` returns the explorer."""
     from cnnlab import widgets
@@ -41,6 +49,7 @@ def cases():
         "inception": (lambda: widgets.inception_explorer(in_channels=64, size=8, widths=(16, 24, 32, 4, 8, 8),
                                                          max_width=64), "c3", 48),
         "multipliers": (lambda: widgets.multiplier_explorer(), "alpha", 0.5),
+        "mutation": (lambda: widgets.mutation_explorer(_architecture(), channels=4), "steps", 3),
         "lesion": (lambda: widgets.lesion_explorer({"ResNet-20": _resnet("resnet20")}, batches),
                    "delete", ("stages.stage1.1",)),
         "receptive_field": (lambda: widgets.receptive_field_explorer(_small_cnn(), images[0], layers=["0", "2"]),

@@ -20,6 +20,7 @@ from .regularization import (BRANCH_REGULARIZERS, logit_gaps, mixed_samples, opt
                              unitwise_ratios)
 from .shift import consistency, equivariance_error, shift_images
 from .paired import Paired, paired, test_standard_error
+from .rank import kendall_tau, ranks, spearman_rho
 from .lesion import accuracy_without, block_deletion, deleted_blocks, residual_blocks
 from .signal import gradient_propagation, signal_propagation
 
@@ -34,4 +35,5 @@ __all__ = [
     "accuracy_without", "block_deletion", "deleted_blocks", "residual_blocks", "Paired", "paired",
     "test_standard_error", "Reliability", "reliability", "softmax_outputs", "arithmetic_intensity", "layer_kind",
     "work_by_kind", "attention_by_class", "attention_features", "attention_vs_scale", "enlarge", "soften",
+    "kendall_tau", "ranks", "spearman_rho",
 ]

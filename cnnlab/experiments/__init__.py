@@ -23,6 +23,7 @@ from . import alexnet_filters, relu_vs_tanh
 from . import efficient_cifar
 from . import se_vs_resnet, sk_scale
 from . import compound_scaling
+from . import nas_search
 from .registry import EXPERIMENTS, Experiment, experiment, get, list_experiments
 from .run import Result, Run
 

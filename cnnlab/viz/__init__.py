@@ -5,6 +5,7 @@ The names below are importable from here and from their modules, e.g. ``cnnlab.v
 """
 from .attention import plot_attention_vs_scale, plot_class_share, plot_excitation_by_class
 from .calibration import plot_reliability
+from .cell import plot_cell
 from .compare import pareto_front, plot_tradeoff, results_table
 from .complexity import plot_summary
 from .features import plot_activation_maximization, plot_confusion, plot_misclassified
@@ -25,4 +26,5 @@ __all__ = [
     "plot_penultimate_projection", "plot_regularizer_masks", "plot_survival", "plot_unitwise_ratios",
     "plot_equivariance", "plot_shift_consistency", "plot_signal_propagation", "plot_gradient_propagation",
     "plot_timeline", "plot_reliability", "plot_attention_vs_scale", "plot_class_share", "plot_excitation_by_class",
+    "plot_cell",
 ]

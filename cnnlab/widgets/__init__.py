@@ -8,6 +8,7 @@ from .family import fractal_explorer, width_depth_explorer
 from .filters import filter_explorer
 from .inception import inception_branch_costs, inception_explorer
 from .lesion import lesion_explorer
+from .nas import mutation_explorer
 from .receptive_field import receptive_field_explorer
 from .regularization import REGULARIZERS, regularizer_explorer
 from .scaling import scaling_explorer
@@ -18,4 +19,4 @@ __all__ = ["Explorer", "figure_png", "compare_explorer", "filter_explorer", "rec
            "lesion_explorer", "scaling_explorer",
            "fractal_explorer", "width_depth_explorer",
            "densenet_explorer", "multiplier_explorer", "REGULARIZERS", "regularizer_explorer", "shift_explorer",
-           "sk_scale_explorer"]
+           "sk_scale_explorer", "mutation_explorer"]
