@@ -106,7 +106,7 @@ def recipe(run) -> dict:
 @experiment("11", "compound_scaling", minutes=60)
 def compound_scaling_cifar(run):
     """Depth, width, resolution alone and compound scaling of a CIFAR MBConv base: accuracy against FLOPs."""
-    data = cifar.load("cifar10", train_size=run.scaled(full=None, long=8_000, quick=2_500, smoke=256),
+    data = cifar.load("cifar10", train_size=run.scaled(full=None, long=7_000, quick=2_000, smoke=256),
                       val_size=run.scaled(full=5_000, long=2_000, quick=500, smoke=128))
     grid = run.scaled(full=list(SCALINGS), long=list(SCALINGS), quick=[*SINGLE, "compound"],
                       smoke=["resolution", "compound"])
