@@ -75,6 +75,7 @@ def test_nas_search_under_smoke(monkeypatch):
         expected.append((f"hand_seed{seed}", width, seed))
     assert trained == expected
     assert set(run.histories) == {name for name, _, _ in expected}
-    assert values["compare_runs"] == {"found": {s: "rank0" if s == 0 else f"found_seed{s}" for s in cfg["compare_seeds"]},
-                                      "hand": {s: f"hand_seed{s}" for s in cfg["compare_seeds"]}}
+    seeds = cfg["compare_seeds"]
+    assert values["compare_runs"] == {"found": {s: "rank0" if s == 0 else f"found_seed{s}" for s in seeds},
+                                      "hand": {s: f"hand_seed{s}" for s in seeds}}
     assert cnnlab.experiments.get("10/nas_search").minutes <= 60

@@ -1,7 +1,7 @@
 """Chapter 10: random search against regularized evolution over a small cell space, and how well the proxy ranks.
 
 A search needs a score for every candidate, and training each one fully is what cost NASNet 2,000 GPU-days
-[zoph2018learning]. So, like every search of its time, this one scores candidates with a *proxy*: a narrow
+[zoph2018learning]. So this one, like the searches of 2017-2019, scores candidates with a *proxy*: a narrow
 network (``proxy_channels``, one normal cell per stage) trained for a few epochs on a subset, scored by its
 accuracy on held-out validation images. Every architecture is trained once, from seed 0, and its score is
 cached: a search that meets it again gets the same number, so the searches explore one fixed landscape.
@@ -17,10 +17,11 @@ cached: a search that meets it again gets the same number, so the searches explo
    are trained with the long recipe from the same seeds; the hand-designed network's width is the one
    whose multiply-adds come closest to the found network's, so the two cost the same.
 
-Recipe: fit's defaults (SGD with Nesterov momentum, one-cycle to ``lr``, weight decay 5e-4). Departures from
-[real2019regularized] (``long``): a population of 6 instead of 100, samples of 3 instead of 25, 20
-evaluations per search instead of 20,000; the proxy trains 2 epochs on 2,000 images (the paper: 25 epochs on 45,000 at
-N=3, F=24). ``full`` (a GPU) runs a larger search, still far below the paper's.
+Recipe: fit's defaults (SGD with Nesterov momentum, one-cycle learning rate, weight decay 5e-4); the proxy
+trains at batch 64 with a peak rate of 0.05. Departures from [real2019regularized] (``long``): a population of
+6 instead of 100, samples of 3 instead of 25, 20 evaluations per search instead of 20,000; the proxy trains 2
+epochs on 2,000 images (the paper: 25 epochs on 45,000, at N=3, F=24). ``full`` (a GPU) runs a larger search,
+still far below the paper's.
 """
 from __future__ import annotations
 
