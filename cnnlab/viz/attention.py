@@ -39,6 +39,16 @@ def _class_names(classes, n: int) -> list[str]:
     return list(classes)
 
 
+def _legend_right(fig, ax, title: str | None, legend_inches: float):
+    """``ax``'s legend for the whole figure, in a margin of ``legend_inches`` on the right; the title above."""
+    handles, labels = ax.get_legend_handles_labels()
+    fig.legend(handles, labels, loc="center right", fontsize=8, frameon=False)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout(rect=(0, 0, 1 - legend_inches / fig.get_figwidth(), 1))
+    return fig
+
+
 def plot_excitation_by_class(result: dict, blocks=None, classes=None, title: str | None = None):
     """One panel per SE block of ``result`` (:func:`cnnlab.analysis.attention_by_class`; ``blocks`` picks them):
     the mean excitation of every channel for each class's images, and for all images (black)."""
@@ -56,12 +66,7 @@ def plot_excitation_by_class(result: dict, blocks=None, classes=None, title: str
         ax.set_xlabel("channel", fontsize=8)
         ax.set_ylabel("mean excitation", fontsize=8)
         ax.tick_params(labelsize=7)
-    handles, labels = axes[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="center right", fontsize=8, frameon=False)
-    if title:
-        fig.suptitle(title, fontsize=10)
-    fig.tight_layout(rect=(0, 0, 1 - 1.6 / fig.get_figwidth(), 1))
-    return fig
+    return _legend_right(fig, axes[0], title, legend_inches=1.6)
 
 
 def plot_class_share(shares: dict[str, dict[str, float]], title: str | None = None):
@@ -109,9 +114,4 @@ def plot_attention_vs_scale(enlarged: dict, softened: dict | None = None, blocks
         ax.set_xlabel("object enlarged (x)", fontsize=8)
         ax.set_ylabel("weight of larger kernel\nminus smaller", fontsize=8)
         ax.tick_params(labelsize=7)
-    handles, labels = axes[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="center right", fontsize=8, frameon=False)
-    if title:
-        fig.suptitle(title, fontsize=10)
-    fig.tight_layout(rect=(0, 0, 1 - 1.9 / fig.get_figwidth(), 1))
-    return fig
+    return _legend_right(fig, axes[0], title, legend_inches=1.9)
