@@ -59,6 +59,9 @@ class FactorizedReduce(nn.Module):
 
 
 def _identity(c: int, stride: int) -> nn.Module:
+    """The identity; on an input of a reduction cell (stride 2), a :class:`FactorizedReduce`, as in DARTS
+    [liu2019darts]. Ours: NASNet's released code uses ReLU, a strided 1x1 conv and BN there; the factorized
+    form keeps every pixel (two shifted 1x1 convs) for the same parameters."""
     return nn.Identity() if stride == 1 else FactorizedReduce(c, c)
 
 
