@@ -12,6 +12,7 @@ import torchvision
 from PIL import Image
 
 from cnnlab.analysis import count_flops
+from cnnlab.data import Split
 from cnnlab.experiments import get
 from cnnlab.experiments import run as run_module
 from cnnlab.experiments.compound_scaling import SCALINGS, build
@@ -175,10 +176,10 @@ def test_the_search_trains_the_winner_and_the_best_single_dimension_found_on_val
         def scaled(self, *, full, long, quick, smoke):
             return long
 
-    split = SimpleNamespace(labels=[0] * 4, images=torch.zeros(4, 3, 32, 32, dtype=torch.uint8))
+    split = Split(torch.zeros(4, 3, 32, 32, dtype=torch.uint8), torch.zeros(4, dtype=torch.int64))
     monkeypatch.setattr("cnnlab.experiments.compound_scaling.cifar.load",
                         lambda *a, **k: SimpleNamespace(train=split, val=split, test=split, mean=(0.5,) * 3,
-                                                        std=(0.25,) * 3))
+                                                        std=(0.25,) * 3, num_classes=10))
     monkeypatch.setattr(run_module, "fit", fake_fit)
     values = get("11/compound_scaling").function(LongRun("long"))
     assert trained == ["base", "depth_phi1", "width_phi1", "resolution_phi1", "depth+width_phi1",

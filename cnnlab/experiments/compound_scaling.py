@@ -115,7 +115,8 @@ def compound_scaling_cifar(run):
     top = phis[-1]
     regularize = run.profile == "full"
     options = recipe(run)
-    images = cifar.normalize(data.test.images[:run.scaled(full=256, long=128, quick=32, smoke=8)], data.mean, data.std)
+    probe = cifar.balanced_subset(data.test, run.scaled(full=256, long=128, quick=32, smoke=8), data.num_classes, seed=0)
+    images = cifar.normalize(probe.images, data.mean, data.std)
     networks: dict[str, dict] = {}
     fields: dict[str, dict] = {}
 
