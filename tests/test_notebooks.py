@@ -218,6 +218,21 @@ def test_check_prints_the_table(tmp_path, capsys):
     assert "STALE: never stamped" in capsys.readouterr().out.splitlines()[2]
 
 
+def test_chapter_minutes_add_up_and_name_the_chapters_over_the_cap(monkeypatch):
+    from cnnlab.experiments import registry, store
+
+    def stored(minutes):
+        return types.SimpleNamespace(provenance={"wall_seconds": 60 * minutes})
+
+    experiments = [types.SimpleNamespace(id=i, stored=lambda m=m: stored(m)) for i, m in
+                   (("03/a", 40), ("03/b", 25), ("05/deep", 89), ("07/c", 59), ("08/never_run", None))]
+    monkeypatch.setattr(registry, "list_experiments", lambda: experiments)
+    monkeypatch.setattr(store, "tiers_stored", lambda i: [] if i == "08/never_run" else ["long"])
+    line = tools.chapter_minutes_table()
+    assert "03 65 (over 60)" in line and "05 89," in line and line.endswith("07 59; 1 over the cap")
+    assert "08" not in line.split("): ", 1)[1]  # a chapter without a stored run has no minutes yet
+
+
 @pytest.mark.slow
 def test_run_records_the_modules_data_and_time_of_a_notebook(tmp_path, monkeypatch):
     """A real kernel runs a two-cell notebook; the tracer and probe cells are gone afterwards. It imports

@@ -203,6 +203,27 @@ def freshness_table(paths: list[Path]) -> tuple[str, int]:
     return "\n".join(line.format(*row) for row in rows), stale
 
 
+CHAPTER_CAP_MINUTES = {"05": 90}
+"""Each chapter's stored runs may take at most 60 minutes of the 2-core CPU, chapter 05 90 (four deep nets)."""
+
+
+def chapter_minutes_table() -> str:
+    """One line: each chapter's stored minutes (all its experiments' stored runs) against its cap."""
+    from cnnlab.experiments import store
+    from cnnlab.experiments.registry import list_experiments
+
+    minutes: dict[str, float] = {}
+    for experiment in list_experiments():
+        if store.tiers_stored(experiment.id):
+            chapter = experiment.id.split("/")[0]
+            minutes[chapter] = minutes.get(chapter, 0.0) + experiment.stored().provenance["wall_seconds"] / 60
+    over = [c for c, m in minutes.items() if m > CHAPTER_CAP_MINUTES.get(c, 60)]
+    cells = [f"{c} {m:.0f}" + (f" (over {CHAPTER_CAP_MINUTES.get(c, 60)})" if c in over else "")
+             for c, m in sorted(minutes.items())]
+    return ("Stored minutes per chapter (cap 60, 05: 90): " + ", ".join(cells)
+            + (f"; {len(over)} over the cap" if over else "; all within the cap"))
+
+
 def course_notebooks() -> list[Path]:
     """The chapter notebooks and the book's notebook pages."""
     return sorted((ROOT / "notebooks").glob("*.ipynb")) + sorted((ROOT / "book").glob("*.ipynb"))
@@ -235,6 +256,7 @@ def main(argv: list[str] | None = None) -> int:
 
         runs, bad = status_table()
         print("\nStored runs (make runs CH=NN runs a chapter's missing or stale ones):\n" + runs)
+        print("\n" + chapter_minutes_table())
         stale += bad
     return 1 if stale else 0
 
