@@ -224,7 +224,7 @@ def test_chapter_minutes_add_up_and_name_the_chapters_over_the_cap(monkeypatch):
     def stored(minutes):
         return types.SimpleNamespace(provenance={"wall_seconds": 60 * minutes})
 
-    experiments = [types.SimpleNamespace(id=i, stored=lambda m=m: stored(m)) for i, m in
+    experiments = [types.SimpleNamespace(id=i, chapter=i[:2], stored=lambda m=m: stored(m)) for i, m in
                    (("03/a", 40), ("03/b", 25), ("05/deep", 89), ("07/c", 59), ("08/never_run", None))]
     monkeypatch.setattr(registry, "list_experiments", lambda: experiments)
     monkeypatch.setattr(store, "tiers_stored", lambda i: [] if i == "08/never_run" else ["long"])

@@ -203,8 +203,8 @@ def freshness_table(paths: list[Path]) -> tuple[str, int]:
     return "\n".join(line.format(*row) for row in rows), stale
 
 
-CHAPTER_CAP_MINUTES = {"05": 90}
-"""Each chapter's stored runs may take at most 60 minutes of the 2-core CPU, chapter 05 90 (four deep nets)."""
+CAP_MINUTES, CAP_EXCEPTIONS = 60, {"05": 90}
+"""Each chapter's stored runs may take at most 60 minutes of the 2-core CPU; chapter 05 90 (four deep nets)."""
 
 
 def chapter_minutes_table() -> str:
@@ -215,12 +215,13 @@ def chapter_minutes_table() -> str:
     minutes: dict[str, float] = {}
     for experiment in list_experiments():
         if store.tiers_stored(experiment.id):
-            chapter = experiment.id.split("/")[0]
-            minutes[chapter] = minutes.get(chapter, 0.0) + experiment.stored().provenance["wall_seconds"] / 60
-    over = [c for c, m in minutes.items() if m > CHAPTER_CAP_MINUTES.get(c, 60)]
-    cells = [f"{c} {m:.0f}" + (f" (over {CHAPTER_CAP_MINUTES.get(c, 60)})" if c in over else "")
-             for c, m in sorted(minutes.items())]
-    return ("Stored minutes per chapter (cap 60, 05: 90): " + ", ".join(cells)
+            seconds = experiment.stored().provenance["wall_seconds"]
+            minutes[experiment.chapter] = minutes.get(experiment.chapter, 0.0) + seconds / 60
+    caps = {chapter: CAP_EXCEPTIONS.get(chapter, CAP_MINUTES) for chapter in minutes}
+    over = [chapter for chapter, m in minutes.items() if m > caps[chapter]]
+    cells = [f"{c} {m:.0f}" + (f" (over {caps[c]})" if c in over else "") for c, m in sorted(minutes.items())]
+    exceptions = ", ".join(f"{chapter}: {cap}" for chapter, cap in CAP_EXCEPTIONS.items())
+    return (f"Stored minutes per chapter (cap {CAP_MINUTES}, {exceptions}): " + ", ".join(cells)
             + (f"; {len(over)} over the cap" if over else "; all within the cap"))
 
 
