@@ -47,14 +47,14 @@ NETWORKS = {  # name in the chapter: builder
 LESIONED = ("ResNet-20", "ResNet-20 + stochastic depth")
 
 
-@experiment("06", "family", minutes=45)
+@experiment("06", "family", minutes=34)
 def family(run):
     """ResNet-20, WRN-10-2, PyramidNet-20, a small ResNeXt and ResNet-20 with stochastic depth on the same
     seeds; every block of the two ResNet-20s deleted in turn at test time."""
-    data = cifar.load("cifar10", train_size=run.scaled(full=None, long=10_000, quick=2_000, smoke=128),
+    data = cifar.load("cifar10", train_size=run.scaled(full=None, long=6_500, quick=2_000, smoke=128),
                       val_size=run.scaled(full=5_000, long=2_000, quick=500, smoke=64),
                       test_size=run.scaled(full=None, long=None, quick=None, smoke=128))
-    epochs = run.scaled(full=200, long=15, quick=3, smoke=1)
+    epochs = run.scaled(full=200, long=10, quick=3, smoke=1)
     seeds = run.scaled(full=[0, 1, 2], long=[0, 1, 2], quick=[0], smoke=[0])
     lesion_images = cifar.balanced_subset(data.test, run.scaled(full=None, long=2_500, quick=None, smoke=64),
                                           data.num_classes, seed=0)
