@@ -80,16 +80,16 @@ def sub_networks(model: FractalNet, data, batches: int) -> list[dict]:
     return rows
 
 
-@experiment("06", "fractal_columns", minutes=15)
+@experiment("06", "fractal_columns", minutes=24)
 def fractal_columns(run):
     """FractalNet (3 columns, 5 blocks) trained with and without drop-path on the same seeds: each column
     alone and the whole network, batch-norm statistics re-estimated per sub-network."""
-    data = cifar.load("cifar10", train_size=run.scaled(full=None, long=10_000, quick=2_000, smoke=128),
+    data = cifar.load("cifar10", train_size=run.scaled(full=None, long=6_000, quick=2_000, smoke=128),
                       val_size=run.scaled(full=5_000, long=2_000, quick=500, smoke=64),
                       test_size=run.scaled(full=None, long=None, quick=None, smoke=128))
     widths = run.scaled(full=(64, 128, 256, 512, 512), long=(16, 32, 64, 128, 128), quick=(8, 16, 32, 64, 64),
                         smoke=(8, 16, 32, 64, 64))
-    epochs = run.scaled(full=400, long=20, quick=8, smoke=1)
+    epochs = run.scaled(full=400, long=12, quick=8, smoke=1)
     seeds = run.scaled(full=[0, 1, 2], long=[0, 1, 2], quick=[0], smoke=[0])
     batches = run.scaled(full=40, long=16, quick=8, smoke=1)
     values = {"widths": list(widths), "epochs": epochs, "seeds": seeds, "train_images": len(data.train),
